@@ -1,0 +1,38 @@
+//! # green
+//!
+//! gevent and eventlet for Rust: ordinary blocking code written against
+//! `std::net`, `std::thread`, `std::sync` and `std::time` runs on green
+//! threads ("greenlets") multiplexed on an event loop ("hub") per OS thread.
+//!
+//! Put [`macro@main`] on `main` (and [`macro@patch`] on the modules that do I/O) and the
+//! paths into those std modules are rewritten at compile time to the green
+//! mirrors below. Nothing else in the program changes.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! #[green::main]
+//! fn main() {
+//!     let handles: Vec<_> = (0..1000)
+//!         .map(|i| std::thread::spawn(move || {
+//!             std::thread::sleep(Duration::from_millis(10));
+//!             i
+//!         }))
+//!         .collect();
+//!     let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+//!     assert_eq!(sum, 999 * 1000 / 2);
+//! }
+//! ```
+//!
+//! The std mirrors can also be used directly, without the macros:
+//! [`thread`], [`time`], and the runtime's own [`runtime`] module.
+
+pub use green_macros::{main, patch, test};
+pub use green_rt::*;
+
+/// Support items for the code the macros generate. Not public API: it may
+/// change in any release, in step with `green-macros`.
+#[doc(hidden)]
+pub mod __private {
+    pub use green_rt::runtime::Builder;
+}
