@@ -1,1 +1,68 @@
-//! placeholder
+//! Compile-time monkey patching for [`green`](https://docs.rs/green):
+//! `#[green::main]`, `#[green::test]` and `#[green::patch]`.
+//!
+//! Use these through the `green` crate, never directly: the expansions refer
+//! to the runtime as `::green::...` (or the `crate = "..."` option).
+//!
+//! One step per file: [`attr`] parses options, [`table`] is the one std →
+//! green mapping, [`rewrite`] is the rewriter, [`entry`] expands `main` and
+//! tests, [`patch`] checks and expands `#[green::patch]`, and [`file`] loads
+//! file modules for it.
+
+#![cfg_attr(test, deny(warnings))]
+
+use proc_macro::TokenStream;
+
+mod attr;
+mod entry;
+mod file;
+mod patch;
+mod rewrite;
+mod table;
+
+/// Runs `main` on the green runtime, with its body patched as by
+/// [`macro@patch`].
+///
+/// Options: `workers = N` (hubs, i.e. OS threads; at least 1, default 1),
+/// `stack_size = BYTES` (greenlet stack size; at least 16384) and
+/// `crate = "name"` (the name under which you depend on `green`).
+///
+/// ```ignore
+/// #[green::main(workers = 4)]
+/// fn main() -> std::io::Result<()> {
+///     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+///     Ok(())
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(attr::Kind::Main, args.into(), item.into()).into()
+}
+
+/// A `#[test]` whose body runs, patched, on the green runtime. Takes the
+/// options of [`macro@main`]; works with `#[should_panic]` and `#[ignore]`.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(attr::Kind::Test, args.into(), item.into()).into()
+}
+
+/// Rewrites paths into `std::net`, `std::thread`, `std::time`, `std::sync`
+/// and `std::os::unix::net` (and `thread_local!`) to green's mirrors, in an
+/// inline module or a `fn`, `impl`, `trait`, `const`, `static`, `use` or
+/// `type` item. Option: `crate = "name"`.
+///
+/// On stable a file module is written as an empty inline module with a
+/// `#[path]` relative to the current file:
+///
+/// ```ignore
+/// #[green::patch]
+/// #[path = "server.rs"]
+/// mod server {}
+/// ```
+#[proc_macro_attribute]
+pub fn patch(args: TokenStream, item: TokenStream) -> TokenStream {
+    patch::expand(args.into(), item.into(), || {
+        proc_macro::Span::call_site().local_file()
+    })
+    .into()
+}
