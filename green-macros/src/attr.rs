@@ -179,7 +179,7 @@ mod tests {
     use quote::quote;
 
     fn err(kind: Kind, args: TokenStream) -> String {
-        parse(kind, args).err().expect("an error").0.to_string()
+        parse(kind, args).expect_err("an error").0.to_string()
     }
 
     #[test]

@@ -126,12 +126,14 @@ impl Patcher {
                     keep.extend(k);
                     green.extend(gr);
                 }
-                let keep = (!keep.is_empty()).then(|| {
-                    UseTree::Group(UseGroup {
+                let keep = if keep.is_empty() {
+                    None
+                } else {
+                    Some(UseTree::Group(UseGroup {
                         brace_token: g.brace_token,
                         items: keep,
-                    })
-                });
+                    }))
+                };
                 (keep, green)
             }
             other => (Some(other.clone()), Vec::new()),
@@ -154,9 +156,10 @@ impl Patcher {
             .skip(1)
             .map(|s| s.ident.to_string())
             .collect();
-        let Some(n) = table::module_match(&rest) else {
+        let Some(module) = table::module_row(&rest) else {
             return;
         };
+        let n = module.std.len();
         if path
             .segments
             .iter()
@@ -169,6 +172,9 @@ impl Patcher {
         let span = first.ident.span();
         path.segments[0].ident = self.root_ident(span);
         path.leading_colon = Some(Token![::](span));
+        for (seg, green) in path.segments.iter_mut().skip(1).zip(module.green) {
+            seg.ident = Ident::new(green, seg.ident.span());
+        }
     }
 
     /// Rewrites a macro path: `thread_local!` and `std::thread_local!`.
@@ -322,13 +328,18 @@ fn split(tree: &UseTree, path: &mut Vec<String>) -> (Option<UseTree>, Option<Use
                 keep.extend(k);
                 green.extend(gr);
             }
-            let group = |items: Punctuated<UseTree, Token![,]>| {
-                (!items.is_empty()).then(|| {
-                    UseTree::Group(UseGroup {
+            let group = |mut items: Punctuated<UseTree, Token![,]>| {
+                if g.items.trailing_punct() && !items.is_empty() {
+                    items.push_punct(Token![,](g.brace_token.span.close()));
+                }
+                if items.is_empty() {
+                    None
+                } else {
+                    Some(UseTree::Group(UseGroup {
                         brace_token: g.brace_token,
                         items,
-                    })
-                })
+                    }))
+                }
             };
             (group(keep), group(green))
         }
@@ -540,6 +551,7 @@ mod tests {
     }
 
     #[test]
+    #[rustfmt::skip]
     fn use_rename_glob_self() {
         check(
             quote!(
@@ -566,18 +578,8 @@ mod tests {
             ),
         );
         check(
-            quote!(
-                use std::{
-                    self,
-                    thread::{self as th},
-                };
-            ),
-            quote!(
-                use std::{self};
-                use ::green::{
-                    thread::{self as th},
-                };
-            ),
+            quote!(use std::{self, thread::{self as th}};),
+            quote!(use std::{self}; use ::green::{thread::{self as th}};),
         );
         unchanged(quote!(
             use std::*;
