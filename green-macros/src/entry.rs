@@ -32,7 +32,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         Ok(f) => f,
         Err(e) => {
             let what = if kind == Kind::Main {
-                "`fn main`"
+                "a `fn` (usually `fn main`)"
             } else {
                 "a test `fn`"
             };
@@ -294,7 +294,7 @@ mod tests {
             ),
         );
         assert!(out.starts_with("struct S ;"), "{out}");
-        assert!(out.contains("can only be used on `fn main`"), "{out}");
+        assert!(out.contains("can only be used on a `fn` (usually `fn main`)"), "{out}");
     }
 
     #[test]

@@ -60,21 +60,23 @@ fn path_value(attr: &Attribute) -> syn::Result<LitStr> {
 /// inlining its file modules, plus one `include_bytes!` per file read.
 pub(crate) fn inline(m: &mut ItemMod, path: &LitStr, caller_dir: &Path) -> syn::Result<()> {
     let file = caller_dir.join(path.value());
-    let mut tracked = Vec::new();
-    let (attrs, mut items) = read_module(&file, path.span(), &mut tracked).map_err(|e| {
+    let mut loader = Loader {
+        caller_dir,
+        tracked: Vec::new(),
+    };
+    let (attrs, mut items) = loader.read(&file, path.span()).map_err(|e| {
         syn::Error::new(
             path.span(),
             format!(
-                "{e}\n(the `#[path]` of `#[green::patch]` is relative to the directory of \
-                 the file that holds the attribute: {})",
-                caller_dir.display()
+                "{e}; the `#[path]` of `#[green::patch]` is relative to the directory of \
+                 the file that holds the attribute"
             ),
         )
     })?;
     let dir = file.parent().unwrap_or(Path::new("."));
-    resolve(&mut items, dir, dir, &mut tracked)?;
-    let mut content = Vec::with_capacity(items.len() + tracked.len());
-    for path in &tracked {
+    loader.resolve(&mut items, dir, dir)?;
+    let mut content = Vec::with_capacity(items.len() + loader.tracked.len());
+    for path in &loader.tracked {
         content.push(track(path));
     }
     content.extend(items);
@@ -87,66 +89,81 @@ pub(crate) fn inline(m: &mut ItemMod, path: &LitStr, caller_dir: &Path) -> syn::
     Ok(())
 }
 
-/// Reads and parses one module file.
-fn read_module(
-    file: &Path,
-    span: Span,
-    tracked: &mut Vec<PathBuf>,
-) -> syn::Result<(Vec<Attribute>, Vec<Item>)> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| syn::Error::new(span, format!("cannot read `{}`: {e}", file.display())))?;
-    let tokens: TokenStream = text
-        .parse()
-        .map_err(|e| syn::Error::new(span, format!("cannot lex `{}`: {e}", file.display())))?;
-    let parsed: syn::File = syn::parse2(tokens)
-        .map_err(|e| syn::Error::new(span, format!("cannot parse `{}`: {e}", file.display())))?;
-    tracked.push(std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned()));
-    Ok((parsed.attrs, parsed.items))
+/// Reads module files and remembers them for `include_bytes!`.
+struct Loader<'a> {
+    /// Paths in messages are shown relative to this directory.
+    caller_dir: &'a Path,
+    /// Every file read, absolute.
+    tracked: Vec<PathBuf>,
 }
 
-/// Inlines every `mod x;` in `items`. `path_base` is where a `#[path]`
-/// is relative to; `children` is where a plain `mod x;` looks for
-/// `x.rs` or `x/mod.rs` (rustc's rules, a `#[path]` file counting as a
-/// `mod.rs` file).
-fn resolve(
-    items: &mut [Item],
-    path_base: &Path,
-    children: &Path,
-    tracked: &mut Vec<PathBuf>,
-) -> syn::Result<()> {
-    for item in items {
-        let Item::Mod(m) = item else { continue };
-        let name = m.ident.to_string();
-        let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
-        let child_dir = children.join(&name);
-        if let Some((_, inner)) = &mut m.content {
-            resolve(inner, &child_dir, &child_dir, tracked)?;
-            continue;
-        }
-        let span = m.ident.span();
-        let (file, grandchildren) =
-            if let Some(pos) = m.attrs.iter().position(|a| a.path().is_ident("path")) {
-                let lit = path_value(&m.attrs.remove(pos))?;
-                let file = path_base.join(lit.value());
-                let dir = file.parent().unwrap_or(Path::new(".")).to_owned();
-                (file, dir)
-            } else {
-                let flat = children.join(format!("{name}.rs"));
-                let nested = child_dir.join("mod.rs");
-                let file = if flat.exists() || !nested.exists() {
-                    flat
-                } else {
-                    nested
-                };
-                (file, child_dir)
-            };
-        let (attrs, mut inner) = read_module(&file, span, tracked)?;
-        resolve(&mut inner, &grandchildren, &grandchildren, tracked)?;
-        m.attrs.extend(attrs);
-        m.semi = None;
-        m.content = Some((token::Brace(span), inner));
+impl Loader<'_> {
+    /// Reads and parses one module file.
+    fn read(&mut self, file: &Path, span: Span) -> syn::Result<(Vec<Attribute>, Vec<Item>)> {
+        let shown = file.strip_prefix(self.caller_dir).unwrap_or(file).display();
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| syn::Error::new(span, format!("cannot read `{shown}`: {e}")))?;
+        let tokens: TokenStream = text
+            .parse()
+            .map_err(|e| syn::Error::new(span, format!("cannot lex `{shown}`: {e}")))?;
+        let parsed: syn::File = syn::parse2(tokens).map_err(|e| {
+            syn::Error::new(
+                span,
+                format!(
+                    "cannot parse `{shown}`: {e}; to see the line, declare it for a moment \
+                     as a plain `mod` without `#[green::patch]`"
+                ),
+            )
+        })?;
+        self.tracked
+            .push(std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned()));
+        Ok((parsed.attrs, parsed.items))
     }
-    Ok(())
+
+    /// Inlines every `mod x;` in `items`. `path_base` is where a `#[path]`
+    /// is relative to; `children` is where a plain `mod x;` looks for
+    /// `x.rs` or `x/mod.rs` (rustc's rules, a `#[path]` file counting as a
+    /// `mod.rs` file).
+    fn resolve(
+        &mut self,
+        items: &mut [Item],
+        path_base: &Path,
+        children: &Path,
+    ) -> syn::Result<()> {
+        for item in items {
+            let Item::Mod(m) = item else { continue };
+            let name = m.ident.to_string();
+            let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
+            let child_dir = children.join(&name);
+            if let Some((_, inner)) = &mut m.content {
+                self.resolve(inner, &child_dir, &child_dir)?;
+                continue;
+            }
+            let span = m.ident.span();
+            let (file, grandchildren) =
+                if let Some(pos) = m.attrs.iter().position(|a| a.path().is_ident("path")) {
+                    let lit = path_value(&m.attrs.remove(pos))?;
+                    let file = path_base.join(lit.value());
+                    let dir = file.parent().unwrap_or(Path::new(".")).to_owned();
+                    (file, dir)
+                } else {
+                    let flat = children.join(format!("{name}.rs"));
+                    let nested = child_dir.join("mod.rs");
+                    let file = if flat.exists() || !nested.exists() {
+                        flat
+                    } else {
+                        nested
+                    };
+                    (file, child_dir)
+                };
+            let (attrs, mut inner) = self.read(&file, span)?;
+            self.resolve(&mut inner, &grandchildren, &grandchildren)?;
+            m.attrs.extend(attrs);
+            m.semi = None;
+            m.content = Some((token::Brace(span), inner));
+        }
+        Ok(())
+    }
 }
 
 /// `const _: &[u8] = include_bytes!("<file>");` so that cargo rebuilds the

@@ -50,8 +50,9 @@ fn check(item: &mut Item, caller: impl FnOnce() -> Option<PathBuf>) -> syn::Resu
             if m.content.is_none() {
                 // Stable rustc rejects `#[attr] mod m;` before we run; this
                 // is for compilers that let it through.
-                return Err(syn::Error::new(
-                    m.semi.map_or(m.ident.span(), |s| s.span),
+                let (token, ident, semi) = (&m.mod_token, &m.ident, &m.semi);
+                return Err(syn::Error::new_spanned(
+                    quote::quote!(#token #ident #semi),
                     format!(
                         "`#[green::patch]` cannot see the contents of `mod {0};`; on stable \
                          write `#[green::patch] #[path = \"{0}.rs\"] mod {0} {{}}` instead",
