@@ -61,7 +61,10 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             ),
         ));
     }
-    if !f.sig.inputs.is_empty() {
+    // `main` and tests are called without arguments; another fn under
+    // `#[green::main]` may take some (the body's closure moves them in).
+    let no_args = kind == Kind::Test || f.sig.ident == "main";
+    if no_args && !f.sig.inputs.is_empty() {
         let what = if kind == Kind::Main {
             "`main`"
         } else {
@@ -294,7 +297,10 @@ mod tests {
             ),
         );
         assert!(out.starts_with("struct S ;"), "{out}");
-        assert!(out.contains("can only be used on a `fn` (usually `fn main`)"), "{out}");
+        assert!(
+            out.contains("can only be used on a `fn` (usually `fn main`)"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -309,5 +315,23 @@ mod tests {
             ),
         );
         assert!(out.contains("run (move | | -> u8 { 1 })"), "{out}");
+        let out = expand_str(
+            Kind::Main,
+            quote!(),
+            quote!(
+                fn serve(n: u8) -> u8 {
+                    n
+                }
+            ),
+        );
+        assert!(out.contains("run (move | | -> u8 { n })"), "{out}");
+        let out = expand_str(
+            Kind::Test,
+            quote!(),
+            quote!(
+                fn t(n: u8) {}
+            ),
+        );
+        assert!(out.contains("a test cannot take arguments"), "{out}");
     }
 }

@@ -41,6 +41,10 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// A `#[test]` whose body runs, patched, on the green runtime. Takes the
 /// options of [`macro@main`]; works with `#[should_panic]` and `#[ignore]`.
+///
+/// It adds `#[test]` itself. If you also write `#[test]`, put it below
+/// `#[green::test]`: one above it is expanded first and the macro cannot
+/// see it, so the test would be registered twice.
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::Test, args.into(), item.into()).into()
