@@ -1,1 +1,21 @@
-//! placeholder
+//! The runtime behind [`green`](https://docs.rs/green): hubs, greenlets on
+//! pooled guarded stacks, and the green mirrors of std's blocking modules.
+//!
+//! Use it through the `green` crate, which re-exports these modules and
+//! adds the macros. The architecture (one hub per OS thread, greenlets that
+//! never migrate, a stack pool per hub) is described in `DESIGN.md` and in
+//! the book.
+
+#![cfg_attr(test, deny(warnings))]
+
+mod hub;
+mod io;
+mod local;
+mod signal;
+mod stack;
+mod task;
+mod timer;
+
+pub mod runtime;
+pub mod thread;
+pub mod time;

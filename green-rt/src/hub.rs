@@ -1,0 +1,498 @@
+//! The hub: one event loop per OS thread.
+//!
+//! A hub owns a `mio::Poll`, a ready queue of greenlets, the timers, the
+//! greenlets themselves (corosensei coroutines on pooled stacks) and a remote
+//! queue through which other OS threads wake its waiters. It is created the
+//! first time its thread needs it, like gevent's `get_hub()`.
+//!
+//! The loop runs on the thread's native stack, the *root context*. A greenlet
+//! that waits suspends back to the loop; the root context, when it waits,
+//! runs the loop itself until its own wake-up arrives. Greenlets never move
+//! to another thread.
+
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::collections::VecDeque;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use mio::{Events, Poll, Token};
+
+use crate::io::ScheduledIo;
+use crate::local::Locals;
+use crate::signal;
+use crate::stack::{GreenStack, StackPool};
+use crate::task::{ROOT, Task};
+use crate::timer::{Action, TimerKey, Timers};
+
+/// Token of the hub's `mio::Waker`.
+const WAKER: Token = Token(usize::MAX);
+/// Greenlets resumed between two non-blocking polls while the ready queue
+/// stays busy (tokio's `event_interval`).
+const EVENT_INTERVAL: u32 = 61;
+/// Default usable stack size of a greenlet.
+pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// The part of a hub other threads may touch.
+#[derive(Debug)]
+pub(crate) struct Remote {
+    queue: Mutex<Vec<Arc<Task>>>,
+    pending: AtomicBool,
+    waker: mio::Waker,
+    /// The hub's registry, for deregistering from any thread.
+    pub(crate) registry: mio::Registry,
+    /// Registrations dropped on other threads, released between polls.
+    released: Mutex<Vec<Arc<ScheduledIo>>>,
+}
+
+impl Remote {
+    /// Keeps `io` alive until the hub's current poll batch is over.
+    pub(crate) fn release(&self, io: Arc<ScheduledIo>) {
+        self.released
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(io);
+    }
+
+    /// Hands `task` (parked on this hub) to the hub from another thread.
+    fn push(&self, task: Arc<Task>) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
+        if !self.pending.swap(true, Ordering::SeqCst) {
+            // A failed wake-up means the hub's thread is gone with its poll;
+            // nothing is left to wake.
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+type Co = Coroutine<(), (), (), GreenStack>;
+
+/// A greenlet as its hub holds it.
+pub(crate) struct Greenlet {
+    co: UnsafeCell<Option<Co>>,
+    pub(crate) task: Arc<Task>,
+    yielder: Cell<*const Yielder<(), ()>>,
+    pub(crate) locals: Locals,
+    guard: (usize, usize),
+}
+
+/// Counters of one hub, for tests and monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubStats {
+    /// Greenlets spawned on this hub and not finished.
+    pub greenlets: usize,
+    /// Greenlets ready to run.
+    pub ready: usize,
+    /// Armed timers.
+    pub timers: usize,
+    /// Stacks in the pool, ready for reuse.
+    pub pooled_stacks: usize,
+    /// Stacks mapped by this hub since it started.
+    pub mapped_stacks: usize,
+    /// Usable size of a greenlet stack spawned without `stack_size`.
+    pub stack_size: usize,
+}
+
+/// The event loop of one OS thread.
+pub(crate) struct Hub {
+    poll: RefCell<Poll>,
+    events: RefCell<Events>,
+    ready: RefCell<VecDeque<usize>>,
+    greenlets: RefCell<Vec<Option<Box<Greenlet>>>>,
+    free_slots: RefCell<Vec<usize>>,
+    live: Cell<usize>,
+    current: Cell<usize>,
+    yielder: Cell<*const Yielder<(), ()>>,
+    timers: RefCell<Timers>,
+    due: RefCell<Vec<Action>>,
+    ticks: Cell<u32>,
+    pub(crate) remote: Arc<Remote>,
+    root: Arc<Task>,
+    pub(crate) root_locals: Locals,
+    stacks: RefCell<StackPool>,
+}
+
+thread_local! {
+    static HUB: Cell<*const Hub> = const { Cell::new(ptr::null()) };
+    static OWNER: RefCell<Option<HubOwner>> = const { RefCell::new(None) };
+}
+
+/// Owns the thread's hub and frees it at thread exit.
+struct HubOwner(*mut Hub);
+
+impl Drop for HubOwner {
+    fn drop(&mut self) {
+        HUB.with(|h| h.set(ptr::null()));
+        // SAFETY: the pointer came from Box::into_raw in `init` and is freed
+        // only here, once; the thread-local pointer was cleared above, so no
+        // new reference to the hub can be made.
+        let hub = unsafe { Box::from_raw(self.0) };
+        // Greenlets still suspended when their thread exits are leaked, not
+        // unwound: unwinding them would run user code on a hub being torn
+        // down. (As with std, threads left running when main returns end
+        // with the process.)
+        for g in hub.greenlets.borrow_mut().drain(..).flatten() {
+            std::mem::forget(g);
+        }
+        drop(hub);
+    }
+}
+
+/// The current thread's hub, created on first use.
+#[inline]
+pub(crate) fn hub() -> &'static Hub {
+    let p = HUB.with(|h| h.get());
+    if p.is_null() {
+        return init();
+    }
+    // SAFETY: a non-null pointer in HUB points to this thread's hub, which
+    // lives until the thread's OWNER is dropped at thread exit, and that
+    // clears HUB first. `Hub` is neither Send nor Sync, so the reference
+    // cannot leave this thread.
+    unsafe { &*p }
+}
+
+/// The current thread's hub if it has one.
+pub(crate) fn try_hub() -> Option<&'static Hub> {
+    let p = HUB.with(|h| h.get());
+    // SAFETY: as in `hub`.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+#[cold]
+fn init() -> &'static Hub {
+    let hub = Hub::new().unwrap_or_else(|e| {
+        panic!("green: cannot create the hub (event loop) of this thread: {e}")
+    });
+    let p = Box::into_raw(Box::new(hub));
+    OWNER.with(|o| *o.borrow_mut() = Some(HubOwner(p)));
+    HUB.with(|h| h.set(p));
+    signal::install();
+    crate::thread::install_panic_hook();
+    // SAFETY: just made, and owned by OWNER until thread exit (see `hub`).
+    unsafe { &*p }
+}
+
+/// Wakes a task whose state just went from parked to notified.
+pub(crate) fn schedule(task: &Arc<Task>) {
+    if let Some(hub) = try_hub() {
+        if Arc::ptr_eq(&hub.remote, &task.hub) {
+            if task.slot != ROOT {
+                hub.ready.borrow_mut().push_back(task.slot);
+            }
+            return;
+        }
+    }
+    task.hub.push(task.clone());
+}
+
+impl Hub {
+    fn new() -> io::Result<Hub> {
+        let poll = Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER)?;
+        let remote = Arc::new(Remote {
+            queue: Mutex::new(Vec::new()),
+            pending: AtomicBool::new(false),
+            waker,
+            registry: poll.registry().try_clone()?,
+            released: Mutex::new(Vec::new()),
+        });
+        let name = std::thread::current().name().map(Box::from);
+        let root = Arc::new(Task::new(remote.clone(), ROOT, name));
+        Ok(Hub {
+            poll: RefCell::new(poll),
+            events: RefCell::new(Events::with_capacity(1024)),
+            ready: RefCell::new(VecDeque::with_capacity(64)),
+            greenlets: RefCell::new(Vec::new()),
+            free_slots: RefCell::new(Vec::new()),
+            live: Cell::new(0),
+            current: Cell::new(ROOT),
+            yielder: Cell::new(ptr::null()),
+            timers: RefCell::new(Timers::default()),
+            due: RefCell::new(Vec::new()),
+            ticks: Cell::new(0),
+            remote,
+            root,
+            root_locals: Locals::default(),
+            stacks: RefCell::new(StackPool::new(DEFAULT_STACK_SIZE)),
+        })
+    }
+
+    /// The registry sockets register with.
+    pub(crate) fn registry(&self) -> &mio::Registry {
+        &self.remote.registry
+    }
+
+    /// The running waiter.
+    #[inline]
+    pub(crate) fn current_task(&self) -> &Arc<Task> {
+        let slot = self.current.get();
+        if slot == ROOT {
+            return &self.root;
+        }
+        let g = self.greenlet(slot);
+        &g.task
+    }
+
+    /// Whether the root context (not a greenlet) is running.
+    pub(crate) fn in_root(&self) -> bool {
+        self.current.get() == ROOT
+    }
+
+    /// The greenlet in `slot`.
+    pub(crate) fn greenlet(&self, slot: usize) -> &Greenlet {
+        let gs = self.greenlets.borrow();
+        let g: *const Greenlet = &**gs[slot].as_ref().expect("live greenlet slot");
+        // SAFETY: greenlets are boxed, so the record does not move when the
+        // slab grows; a record is freed only by `finish`, after its coroutine
+        // returned, and callers only ask for the running greenlet or one
+        // they know to be live, on the hub's own thread.
+        unsafe { &*g }
+    }
+
+    /// The greenlet-local storage of the running waiter.
+    pub(crate) fn current_locals(&self) -> &Locals {
+        let slot = self.current.get();
+        if slot == ROOT {
+            &self.root_locals
+        } else {
+            &self.greenlet(slot).locals
+        }
+    }
+
+    /// Statistics.
+    pub(crate) fn stats(&self) -> HubStats {
+        let stacks = self.stacks.borrow();
+        HubStats {
+            greenlets: self.live.get(),
+            ready: self.ready.borrow().len(),
+            timers: self.timers.borrow().len(),
+            pooled_stacks: stacks.pooled(),
+            mapped_stacks: stacks.mapped(),
+            stack_size: stacks.default_size(),
+        }
+    }
+
+    pub(crate) fn set_default_stack_size(&self, size: usize) {
+        self.stacks.borrow_mut().set_default_size(size);
+    }
+
+    /// Starts a greenlet running `f`; it runs when the loop reaches it.
+    pub(crate) fn spawn<F>(
+        &self,
+        name: Option<Box<str>>,
+        stack_size: Option<usize>,
+        f: F,
+    ) -> io::Result<Arc<Task>>
+    where
+        F: FnOnce() + 'static,
+    {
+        let stack = self.stacks.borrow_mut().get(stack_size)?;
+        let guard = stack.guard();
+        let slot = match self.free_slots.borrow_mut().pop() {
+            Some(slot) => slot,
+            None => {
+                let mut gs = self.greenlets.borrow_mut();
+                gs.push(None);
+                gs.len() - 1
+            }
+        };
+        let task = Arc::new(Task::new(self.remote.clone(), slot, name));
+        let co = Coroutine::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
+            let hub = hub();
+            hub.yielder.set(y);
+            hub.greenlet(slot).yielder.set(y);
+            // The thread layer catches the user's panics itself; this guard
+            // keeps anything else from unwinding into the hub.
+            let _ = panic::catch_unwind(AssertUnwindSafe(f));
+            // Greenlet-local values are dropped here, on the greenlet, as
+            // std drops thread-locals on their thread.
+            let locals = hub.greenlet(slot).locals.take();
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(locals)));
+        });
+        self.greenlets.borrow_mut()[slot] = Some(Box::new(Greenlet {
+            co: UnsafeCell::new(Some(co)),
+            task: task.clone(),
+            yielder: Cell::new(ptr::null()),
+            locals: Locals::default(),
+            guard,
+        }));
+        self.live.set(self.live.get() + 1);
+        self.ready.borrow_mut().push_back(slot);
+        Ok(task)
+    }
+
+    fn resume(&self, slot: usize) {
+        let g: *const Greenlet = match self.greenlets.borrow().get(slot) {
+            Some(Some(g)) => &**g,
+            _ => return,
+        };
+        // SAFETY: see `greenlet`; the record stays until `finish` below.
+        let g = unsafe { &*g };
+        self.current.set(slot);
+        self.yielder.set(g.yielder.get());
+        signal::enter(g.guard, &g.task);
+        // SAFETY: only the loop, on the root context, touches `co`, and it
+        // resumes one greenlet at a time, so this is the only reference.
+        let co = unsafe { &mut *g.co.get() };
+        let result = co.as_mut().expect("resumed a finished greenlet").resume(());
+        signal::leave();
+        self.current.set(ROOT);
+        self.yielder.set(ptr::null());
+        if let CoroutineResult::Return(()) = result {
+            self.finish(slot);
+        }
+    }
+
+    fn finish(&self, slot: usize) {
+        let g = self.greenlets.borrow_mut()[slot]
+            .take()
+            .expect("finished greenlet slot");
+        self.free_slots.borrow_mut().push(slot);
+        self.live.set(self.live.get() - 1);
+        g.task.set_done();
+        if let Some(co) = g.co.into_inner() {
+            self.stacks.borrow_mut().put(co.into_stack());
+        }
+    }
+
+    /// Suspends the running waiter until it is scheduled again: a greenlet
+    /// switches to the loop; the root context runs the loop until notified.
+    pub(crate) fn suspend_current(&self) {
+        if self.in_root() {
+            let root = &self.root;
+            self.run_until(|| root.is_notified());
+        } else {
+            let y = self.yielder.get();
+            // SAFETY: `yielder` is set to the running greenlet's yielder by
+            // `resume` (or by the greenlet's entry on its first run), and a
+            // yielder lives as long as its coroutine, which is running.
+            unsafe { (*y).suspend(()) };
+        }
+    }
+
+    /// Lets every other ready greenlet run once, then returns.
+    pub(crate) fn yield_now(&self) {
+        if self.in_root() {
+            let n = self.ready.borrow().len();
+            for _ in 0..n {
+                let next = self.ready.borrow_mut().pop_front();
+                match next {
+                    Some(slot) => self.resume(slot),
+                    None => break,
+                }
+            }
+            self.ticks.set(0);
+            self.poll(Some(Duration::ZERO));
+        } else {
+            self.ready.borrow_mut().push_back(self.current.get());
+            let y = self.yielder.get();
+            // SAFETY: as in `suspend_current`.
+            unsafe { (*y).suspend(()) };
+        }
+    }
+
+    /// Runs the loop on the root context until `done` holds.
+    fn run_until(&self, done: impl Fn() -> bool) {
+        loop {
+            if done() {
+                return;
+            }
+            let next = self.ready.borrow_mut().pop_front();
+            match next {
+                Some(slot) => {
+                    self.resume(slot);
+                    let t = self.ticks.get() + 1;
+                    if t >= EVENT_INTERVAL {
+                        self.ticks.set(0);
+                        self.poll(Some(Duration::ZERO));
+                    } else {
+                        self.ticks.set(t);
+                    }
+                }
+                None => {
+                    self.ticks.set(0);
+                    let timeout = self
+                        .timers
+                        .borrow_mut()
+                        .next_deadline()
+                        .map(|d| d.saturating_duration_since(Instant::now()));
+                    self.poll(timeout);
+                }
+            }
+        }
+    }
+
+    fn poll(&self, timeout: Option<Duration>) {
+        {
+            let mut released = self
+                .remote
+                .released
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if !released.is_empty() {
+                released.clear();
+            }
+        }
+        {
+            let mut events = self.events.borrow_mut();
+            if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    panic!("green: the hub's poll failed: {e}");
+                }
+            }
+            for event in events.iter() {
+                if event.token() == WAKER {
+                    self.drain_remote();
+                } else {
+                    crate::io::dispatch(event);
+                }
+            }
+        }
+        let mut due = std::mem::take(&mut *self.due.borrow_mut());
+        self.timers.borrow_mut().expire(Instant::now(), &mut due);
+        for action in due.drain(..) {
+            match action {
+                Action::Unpark(task) => task.unpark(),
+                Action::Call(f) => f(),
+            }
+        }
+        *self.due.borrow_mut() = due;
+    }
+
+    fn drain_remote(&self) {
+        self.remote.pending.store(false, Ordering::SeqCst);
+        let tasks =
+            std::mem::take(&mut *self.remote.queue.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut ready = self.ready.borrow_mut();
+        for task in tasks {
+            if task.slot != ROOT {
+                ready.push_back(task.slot);
+            }
+        }
+    }
+
+    /// Arms a timer that unparks `task` at `deadline`.
+    pub(crate) fn add_timer(&self, deadline: Instant, task: Arc<Task>) -> TimerKey {
+        self.timers.borrow_mut().add(deadline, Action::Unpark(task))
+    }
+
+    /// Arms a timer that runs `f` on this hub's root context at `deadline`
+    /// (it must not block).
+    #[allow(dead_code)] // for Timeout, in the toolkit
+    pub(crate) fn add_timer_fn(&self, deadline: Instant, f: Box<dyn FnOnce()>) -> TimerKey {
+        self.timers.borrow_mut().add(deadline, Action::Call(f))
+    }
+
+    /// Disarms a timer.
+    pub(crate) fn cancel_timer(&self, key: TimerKey) {
+        self.timers.borrow_mut().cancel(key);
+    }
+}

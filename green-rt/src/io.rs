@@ -1,0 +1,244 @@
+//! Readiness of I/O sources registered with a hub.
+//!
+//! A green socket is non-blocking and registered once, edge-triggered, with
+//! the `mio::Registry` of the hub of the thread that made it. An operation
+//! tries the system call first; on `WouldBlock` it waits for readiness (see
+//! [`Registration::io`]) and tries again.
+//!
+//! The token of a registration is the address of its [`ScheduledIo`], kept
+//! alive by a strong reference that is released only where no poll batch of
+//! the owning hub can still hold the token (on that hub's thread, between
+//! two polls).
+
+// Used by green::net, which lands next.
+#![allow(dead_code)]
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use mio::event::{Event, Source};
+use mio::{Interest, Token};
+
+use crate::hub::{self, Remote};
+use crate::task::{self, Task};
+
+const READABLE: usize = 0b01;
+const WRITABLE: usize = 0b10;
+const READY_MASK: usize = 0b11;
+const TICK: usize = 0b100;
+
+/// Which way an operation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Reads, accepts, receives.
+    Read,
+    /// Writes, connects, sends.
+    Write,
+}
+
+impl Direction {
+    fn mask(self) -> usize {
+        match self {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        }
+    }
+}
+
+/// Readiness and waiters of one registered source.
+#[derive(Debug, Default)]
+pub(crate) struct ScheduledIo {
+    /// Ready bits in the low two bits; a tick counter above them that moves
+    /// on every event, so a clear does not lose an event that raced it.
+    readiness: AtomicUsize,
+    waiters: Mutex<Waiters>,
+}
+
+#[derive(Debug, Default)]
+struct Waiters {
+    readers: Vec<Arc<Task>>,
+    writers: Vec<Arc<Task>>,
+}
+
+impl ScheduledIo {
+    fn set(&self, bits: usize) {
+        let mut cur = self.readiness.load(Ordering::Acquire);
+        loop {
+            let new = (cur | bits).wrapping_add(TICK);
+            match self.readiness.compare_exchange_weak(
+                cur,
+                new,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(c) => cur = c,
+            }
+        }
+        let (readers, writers) = {
+            let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            let r = if bits & READABLE != 0 {
+                std::mem::take(&mut w.readers)
+            } else {
+                Vec::new()
+            };
+            let wr = if bits & WRITABLE != 0 {
+                std::mem::take(&mut w.writers)
+            } else {
+                Vec::new()
+            };
+            (r, wr)
+        };
+        for t in readers.into_iter().chain(writers) {
+            t.unpark();
+        }
+    }
+
+    fn clear(&self, dir: Direction, snapshot: usize) {
+        let cur = self.readiness.load(Ordering::Acquire);
+        if cur & !READY_MASK == snapshot & !READY_MASK {
+            // No event since the snapshot: the source really is not ready.
+            let _ = self.readiness.compare_exchange(
+                cur,
+                cur & !dir.mask(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+    }
+
+    fn is_ready(&self, dir: Direction) -> bool {
+        self.readiness.load(Ordering::Acquire) & dir.mask() != 0
+    }
+
+    /// Waits until `dir` is ready or `deadline` passes; `false` on timeout.
+    fn wait(&self, dir: Direction, deadline: Option<Instant>) -> bool {
+        {
+            let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            if self.is_ready(dir) {
+                return true;
+            }
+            let list = match dir {
+                Direction::Read => &mut w.readers,
+                Direction::Write => &mut w.writers,
+            };
+            let me = hub::hub().current_task();
+            if !list.iter().any(|t| Arc::ptr_eq(t, me)) {
+                list.push(me.clone());
+            }
+        }
+        match deadline {
+            Some(d) => {
+                if Instant::now() >= d {
+                    return self.is_ready(dir);
+                }
+                task::park_until(d);
+                self.is_ready(dir) || Instant::now() < d
+            }
+            None => {
+                task::park();
+                true
+            }
+        }
+    }
+}
+
+/// Delivers one event from the hub's poll.
+pub(crate) fn dispatch(event: &Event) {
+    let io = event.token().0 as *const ScheduledIo;
+    let mut bits = 0;
+    if event.is_readable() || event.is_read_closed() || event.is_error() || event.is_priority() {
+        bits |= READABLE;
+    }
+    if event.is_writable() || event.is_write_closed() || event.is_error() {
+        bits |= WRITABLE;
+    }
+    // SAFETY: tokens other than the hub's waker are addresses of live
+    // ScheduledIo values: a registration's strong reference is released
+    // only on the hub's thread outside a poll batch (see `Registration`),
+    // after the source was deregistered, so no later poll returns it.
+    unsafe { (*io).set(bits) };
+}
+
+/// A source's registration with a hub.
+///
+/// Owners call [`deregister`](Self::deregister) before closing the source.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    io: Arc<ScheduledIo>,
+    hub: Arc<Remote>,
+}
+
+impl Registration {
+    /// Registers `source` with the current thread's hub for reads and
+    /// writes.
+    pub(crate) fn new<S: Source + ?Sized>(source: &mut S) -> io::Result<Registration> {
+        Registration::with_interest(source, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Registers `source` with the current thread's hub.
+    pub(crate) fn with_interest<S: Source + ?Sized>(
+        source: &mut S,
+        interest: Interest,
+    ) -> io::Result<Registration> {
+        let hub = hub::hub();
+        let io = Arc::new(ScheduledIo::default());
+        let token = Token(Arc::as_ptr(&io) as usize);
+        hub.registry().register(source, token, interest)?;
+        Ok(Registration {
+            io,
+            hub: hub.remote.clone(),
+        })
+    }
+
+    /// Runs `f` until it does not return `WouldBlock`, waiting for `dir`
+    /// readiness in between. With a `deadline`, returns
+    /// `ErrorKind::TimedOut` once it passes.
+    pub(crate) fn io<R>(
+        &self,
+        dir: Direction,
+        deadline: Option<Instant>,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let snapshot = self.io.readiness.load(Ordering::Acquire);
+            match f() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.io.clear(dir, snapshot);
+                    if !self.io.wait(dir, deadline) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "operation timed out",
+                        ));
+                    }
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Waits once for `dir` readiness (or `deadline`); `false` on timeout.
+    pub(crate) fn wait(&self, dir: Direction, deadline: Option<Instant>) -> bool {
+        self.io.wait(dir, deadline)
+    }
+
+    /// Removes `source` from the hub's poll. Call before closing it.
+    pub(crate) fn deregister<S: Source + ?Sized>(&self, source: &mut S) -> io::Result<()> {
+        self.hub.registry.deregister(source)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        match hub::try_hub() {
+            // On the owning hub's thread, outside any poll batch (user code
+            // never runs inside one): the token can no longer be delivered.
+            Some(h) if Arc::ptr_eq(&h.remote, &self.hub) => {}
+            // Elsewhere the owning hub may be in the middle of a batch that
+            // holds the token: let it drop the last reference between polls.
+            _ => self.hub.release(self.io.clone()),
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Greenlet stacks: mmap'd with a guard region below, pooled per hub.
+//!
+//! ```text
+//!   high addresses
+//!   +---------------------+  <- top (corosensei `base()`), 16-byte aligned
+//!   |                     |
+//!   |   usable stack      |  PROT_READ | PROT_WRITE, MAP_NORESERVE: pages
+//!   |   (grows down)      |  cost memory only once touched
+//!   |                     |
+//!   +---------------------+  <- guard_hi
+//!   |   guard region      |  PROT_NONE: touching it raises SIGSEGV, which
+//!   +---------------------+  <- bottom (corosensei `limit()`) = guard_lo
+//!   low addresses
+//! ```
+//!
+//! Each stack costs two kernel memory maps (the guard and the usable part
+//! differ in protection), so the number of live greenlets in a process is
+//! bounded by `vm.max_map_count / 2` (about 32 000 at Linux's default of
+//! 65 530). When a map cannot be made, the error says which limit ran out.
+//!
+//! The pool keeps finished stacks for reuse, so spawning in the steady state
+//! costs no system call. Up to [`HOT_STACKS`] are kept as they are; up to
+//! [`POOLED_STACKS`] more are kept with their pages handed back to the kernel
+//! (`madvise(MADV_DONTNEED)`); beyond that they are unmapped.
+
+use std::io;
+
+use corosensei::stack::{Stack, StackPointer};
+
+/// Stacks kept in the pool with their pages resident.
+pub(crate) const HOT_STACKS: usize = 256;
+/// Stacks kept in the pool at most (the cold ones with their pages released).
+pub(crate) const POOLED_STACKS: usize = 4096;
+/// Size of the guard region below every stack.
+pub(crate) const GUARD_SIZE: usize = 16 * 1024;
+/// The smallest stack a greenlet can have.
+pub(crate) const MIN_STACK_SIZE: usize = 16 * 1024;
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if n > 0 { n as usize } else { 4096 }
+}
+
+/// A guarded stack made with mmap. Unmapped on drop.
+#[derive(Debug)]
+pub(crate) struct GreenStack {
+    bottom: usize,
+    len: usize,
+}
+
+impl GreenStack {
+    /// Maps a stack with `size` usable bytes (rounded up to whole pages) and a
+    /// guard region below it.
+    pub(crate) fn new(size: usize) -> io::Result<GreenStack> {
+        let page = page_size();
+        let size = size.max(MIN_STACK_SIZE).next_multiple_of(page);
+        let guard = GUARD_SIZE.next_multiple_of(page);
+        let len = size + guard;
+        // SAFETY: an anonymous private mapping at an address of the kernel's
+        // choosing; no existing memory is affected.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(map_error(io::Error::last_os_error(), size));
+        }
+        let bottom = ptr as usize;
+        // From here on, dropping `stack` unmaps the whole region.
+        let stack = GreenStack { bottom, len };
+        // SAFETY: the range lies inside the mapping just made, which nothing
+        // else refers to yet.
+        let rc = unsafe {
+            libc::mprotect(
+                (bottom + guard) as *mut libc::c_void,
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        if rc != 0 {
+            return Err(map_error(io::Error::last_os_error(), size));
+        }
+        Ok(stack)
+    }
+
+    /// Usable size in bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.len - GUARD_SIZE.next_multiple_of(page_size())
+    }
+
+    /// The guard region, `[lo, hi)`.
+    pub(crate) fn guard(&self) -> (usize, usize) {
+        (self.bottom, self.bottom + self.len - self.size())
+    }
+
+    /// Hands the usable pages back to the kernel; the mapping stays.
+    fn release_pages(&self) {
+        let (_, hi) = self.guard();
+        // SAFETY: the range is this stack's own usable mapping, and the stack
+        // is not in use (it is in the pool), so discarding its contents is
+        // harmless; the pages read back as zeros when touched again.
+        unsafe {
+            libc::madvise(hi as *mut libc::c_void, self.size(), libc::MADV_DONTNEED);
+        }
+    }
+}
+
+impl Drop for GreenStack {
+    fn drop(&mut self) {
+        // SAFETY: `bottom..bottom+len` is the mapping this value owns, and no
+        // coroutine runs on it any more (corosensei hands a stack back only
+        // once its coroutine finished, and we never drop one in use).
+        unsafe {
+            libc::munmap(self.bottom as *mut libc::c_void, self.len);
+        }
+    }
+}
+
+// SAFETY: the stack is a mapping of `len` bytes with a guard region of at
+// least a page at its bottom; `base` is the page-aligned top (so aligned to
+// STACK_ALIGNMENT) and `limit` the page-aligned bottom including the guard.
+// The usable size is at least MIN_STACK_SIZE (16 KiB), above corosensei's own
+// minimum of 4 KiB.
+unsafe impl Stack for GreenStack {
+    fn base(&self) -> StackPointer {
+        StackPointer::new(self.bottom + self.len).expect("stack top is not null")
+    }
+
+    fn limit(&self) -> StackPointer {
+        StackPointer::new(self.bottom).expect("stack bottom is not null")
+    }
+}
+
+/// Turns a failed mmap/mprotect into an error that says what ran out.
+fn map_error(err: io::Error, size: usize) -> io::Error {
+    if err.raw_os_error() != Some(libc::ENOMEM) {
+        return io::Error::new(
+            err.kind(),
+            format!("failed to map a greenlet stack of {size} bytes: {err}"),
+        );
+    }
+    let limit = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok());
+    let used = std::fs::read_to_string("/proc/self/maps")
+        .map(|s| s.lines().count())
+        .ok();
+    match (limit, used) {
+        (Some(limit), Some(used)) if used + 16 >= limit => io::Error::new(
+            io::ErrorKind::OutOfMemory,
+            format!(
+                "failed to map a greenlet stack: the process uses {used} memory maps and the \
+                 kernel's limit vm.max_map_count is {limit}; each live greenlet takes 2 maps. \
+                 Raise the limit (as root: `sysctl -w vm.max_map_count=2100000`) or run fewer \
+                 greenlets at once"
+            ),
+        ),
+        _ => io::Error::new(
+            io::ErrorKind::OutOfMemory,
+            format!(
+                "failed to map a greenlet stack of {size} bytes: out of memory ({err}); lower \
+                 the stack size (`Builder::stack_size`) or raise the address-space limit \
+                 (`ulimit -v`)"
+            ),
+        ),
+    }
+}
+
+/// Finished stacks kept for reuse, per usable size.
+#[derive(Debug, Default)]
+pub(crate) struct StackPool {
+    /// Stacks whose pages are resident: reused first.
+    hot: Vec<GreenStack>,
+    /// Stacks whose pages were handed back.
+    cold: Vec<GreenStack>,
+    /// Stacks of other sizes than the pool's (from `Builder::stack_size`).
+    other: Vec<GreenStack>,
+    size: usize,
+    /// Stacks mapped so far (for statistics and tests).
+    mapped: usize,
+}
+
+impl StackPool {
+    pub(crate) fn new(size: usize) -> StackPool {
+        StackPool {
+            size: size.max(MIN_STACK_SIZE).next_multiple_of(page_size()),
+            ..StackPool::default()
+        }
+    }
+
+    /// Usable size of the pool's stacks.
+    pub(crate) fn default_size(&self) -> usize {
+        self.size
+    }
+
+    pub(crate) fn set_default_size(&mut self, size: usize) {
+        let size = size.max(MIN_STACK_SIZE).next_multiple_of(page_size());
+        if size != self.size {
+            self.size = size;
+            let old = std::mem::take(&mut self.hot)
+                .into_iter()
+                .chain(std::mem::take(&mut self.cold));
+            self.other.extend(old);
+        }
+    }
+
+    /// A stack of at least `size` usable bytes (`None`: the pool's size).
+    pub(crate) fn get(&mut self, size: Option<usize>) -> io::Result<GreenStack> {
+        let want = size
+            .map(|s| s.max(MIN_STACK_SIZE).next_multiple_of(page_size()))
+            .unwrap_or(self.size);
+        if want == self.size {
+            if let Some(s) = self.hot.pop().or_else(|| self.cold.pop()) {
+                return Ok(s);
+            }
+        } else if let Some(i) = self.other.iter().position(|s| s.size() == want) {
+            return Ok(self.other.swap_remove(i));
+        }
+        let stack = GreenStack::new(want)?;
+        self.mapped += 1;
+        Ok(stack)
+    }
+
+    /// Takes back the stack of a finished greenlet.
+    pub(crate) fn put(&mut self, stack: GreenStack) {
+        if stack.size() != self.size {
+            if self.other.len() < HOT_STACKS {
+                self.other.push(stack);
+            }
+            return;
+        }
+        if self.hot.len() < HOT_STACKS {
+            self.hot.push(stack);
+        } else if self.cold.len() < POOLED_STACKS - HOT_STACKS {
+            stack.release_pages();
+            self.cold.push(stack);
+        }
+        // else: dropped here, which unmaps it.
+    }
+
+    /// Stacks currently in the pool.
+    pub(crate) fn pooled(&self) -> usize {
+        self.hot.len() + self.cold.len() + self.other.len()
+    }
+
+    /// Stacks mapped since the pool was made.
+    pub(crate) fn mapped(&self) -> usize {
+        self.mapped
+    }
+}

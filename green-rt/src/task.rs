@@ -1,0 +1,190 @@
+//! A waiter: a greenlet, or the root context of an OS thread.
+//!
+//! Every blocking primitive in green waits the same way: it puts the current
+//! [`Task`] somewhere a waker will find it, then calls [`park`]. Waking is
+//! [`Task::unpark`], from any thread. The state machine is std's thread
+//! parker: a notification that arrives before the park is not lost, and
+//! `park` may return spuriously, so callers loop on their condition.
+//!
+//! A waiter on this hub is woken by a push onto the hub's ready queue; a
+//! waiter on another hub by a push onto that hub's remote queue and a
+//! `mio::Waker` wake-up. Primitives therefore work within a hub, across hubs
+//! and with plain OS threads alike.
+
+use std::any::Any;
+use std::panic;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::hub::{self, Remote};
+
+const EMPTY: u8 = 0;
+const PARKED: u8 = 1;
+const NOTIFIED: u8 = 2;
+const DONE: u8 = 3;
+
+/// Slot of the root context (the OS thread's own stack).
+pub(crate) const ROOT: usize = usize::MAX;
+
+/// The payload a killed greenlet unwinds with, and that its `join` returns.
+///
+/// Recognise it with [`is_greenlet_exit`](crate::thread::is_greenlet_exit) or
+/// `err.downcast_ref::<GreenletExit>()`. As gevent's `GreenletExit`, it is
+/// not reported as a panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GreenletExit;
+
+impl std::fmt::Display for GreenletExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("greenlet killed")
+    }
+}
+
+/// A greenlet's or root context's identity and wake-up state. `Send + Sync`.
+#[derive(Debug)]
+pub(crate) struct Task {
+    state: AtomicU8,
+    /// Set when `interrupt` holds a payload (fast check at blocking points).
+    pub(crate) interrupted: AtomicBool,
+    pub(crate) interrupt: Mutex<Option<Box<dyn Any + Send>>>,
+    pub(crate) hub: Arc<Remote>,
+    pub(crate) slot: usize,
+    pub(crate) id: u64,
+    pub(crate) name: Option<Box<str>>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Task {
+    pub(crate) fn new(hub: Arc<Remote>, slot: usize, name: Option<Box<str>>) -> Task {
+        Task {
+            state: AtomicU8::new(EMPTY),
+            interrupted: AtomicBool::new(false),
+            interrupt: Mutex::new(None),
+            hub,
+            slot,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            name,
+        }
+    }
+
+    /// Wakes the waiter if it is parked, or makes its next `park` return at
+    /// once. Callable from any thread.
+    pub(crate) fn unpark(self: &Arc<Self>) {
+        match self.state.swap(NOTIFIED, Ordering::AcqRel) {
+            PARKED => hub::schedule(self),
+            DONE => self.state.store(DONE, Ordering::Release),
+            _ => {}
+        }
+    }
+
+    /// Asks the waiter to unwind with `payload` from its current or next
+    /// blocking point, and wakes it.
+    pub(crate) fn interrupt(self: &Arc<Self>, payload: Box<dyn Any + Send>) {
+        *self.interrupt.lock().unwrap_or_else(|e| e.into_inner()) = Some(payload);
+        self.interrupted.store(true, Ordering::Release);
+        self.unpark();
+    }
+
+    /// Takes a pending interrupt payload, if any.
+    pub(crate) fn take_interrupt(&self) -> Option<Box<dyn Any + Send>> {
+        if !self.interrupted.load(Ordering::Acquire) {
+            return None;
+        }
+        self.interrupted.store(false, Ordering::Release);
+        self.interrupt
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// Whether an interrupt is pending.
+    pub(crate) fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Acquire)
+    }
+
+    /// Whether a notification is pending (used by the root's loop).
+    pub(crate) fn is_notified(&self) -> bool {
+        self.state.load(Ordering::Acquire) == NOTIFIED
+    }
+
+    /// Marks a finished greenlet: later wake-ups do nothing.
+    pub(crate) fn set_done(&self) {
+        self.state.store(DONE, Ordering::Release);
+    }
+
+    /// Consumes a pending notification; returns whether there was one.
+    fn try_consume(&self) -> bool {
+        self.state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Empty -> parked; fails if a notification arrived meanwhile.
+    fn try_park(&self) -> bool {
+        self.state
+            .compare_exchange(EMPTY, PARKED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn reset(&self) {
+        self.state.store(EMPTY, Ordering::Release);
+    }
+}
+
+/// The current waiter.
+pub(crate) fn current() -> Arc<Task> {
+    hub::hub().current_task().clone()
+}
+
+/// Unwinds with a pending interrupt (kill, timeout) of the current waiter.
+pub(crate) fn check_interrupt() {
+    let hub = hub::hub();
+    let task = hub.current_task();
+    if task.is_interrupted() {
+        if let Some(payload) = task.take_interrupt() {
+            panic::resume_unwind(payload);
+        }
+    }
+}
+
+/// Parks the current waiter until it is unparked (or spuriously). A pending
+/// interrupt unwinds from here, before or after the wait.
+pub(crate) fn park() {
+    check_interrupt();
+    park_raw(None);
+    check_interrupt();
+}
+
+/// As [`park`], but returns by `deadline` at the latest.
+pub(crate) fn park_until(deadline: Instant) {
+    check_interrupt();
+    park_raw(Some(deadline));
+    check_interrupt();
+}
+
+/// Parks without looking at interrupts (for waits that must complete, such
+/// as the end of a `scope`).
+pub(crate) fn park_uninterruptible() {
+    park_raw(None);
+}
+
+fn park_raw(deadline: Option<Instant>) {
+    let hub = hub::hub();
+    let task = hub.current_task();
+    if task.try_consume() {
+        return;
+    }
+    if !task.try_park() {
+        // A notification arrived between the two steps.
+        task.reset();
+        return;
+    }
+    let timer = deadline.map(|d| hub.add_timer(d, task.clone()));
+    hub.suspend_current();
+    if let Some(key) = timer {
+        hub.cancel_timer(key);
+    }
+    task.reset();
+}

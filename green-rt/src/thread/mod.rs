@@ -1,0 +1,573 @@
+//! Green threads ("greenlets"): a mirror of [`std::thread`].
+//!
+//! **Implements** green, with std's signatures and semantics: [`spawn`],
+//! [`Builder`] (`name`, `stack_size`, `spawn`, `spawn_scoped`),
+//! [`JoinHandle`] (`join`, `is_finished`, `thread`), [`Thread`]
+//! (`id`, `name`, `unpark`), [`ThreadId`], [`current`], [`sleep`],
+//! [`yield_now`], [`park`], [`park_timeout`], [`scope`] with [`Scope`] and
+//! [`ScopedJoinHandle`], [`LocalKey`] and [`AccessError`] (greenlet-local
+//! storage, made by [`thread_local!`](crate::thread_local)).
+//!
+//! **Adds** (gevent's names): [`spawn_local`] (no `Send` bound; the
+//! greenlet stays on this hub), [`spawn_later`], [`JoinHandle::kill`] with
+//! its payload [`GreenletExit`] and [`is_greenlet_exit`].
+//!
+//! **Re-exports** from std unchanged: [`available_parallelism`],
+//! [`panicking`], [`Result`].
+//!
+//! A greenlet runs on the hub of the OS thread that spawned it and never
+//! moves. It runs while other greenlets wait: each green blocking call
+//! (`sleep`, `join`, a socket read, a lock) switches to the next ready one.
+//! A panic in a greenlet is reported as std reports a thread's and returned
+//! by `join`; the other greenlets carry on.
+
+use std::any::Any;
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::num::NonZeroU64;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+pub use std::thread::{Result, available_parallelism, panicking};
+
+use crate::hub;
+pub use crate::local::{AccessError, LocalKey};
+pub use crate::task::GreenletExit;
+use crate::task::{self, Task};
+
+/// A handle to a greenlet (or to an OS thread's root context); mirrors
+/// [`std::thread::Thread`].
+#[derive(Clone)]
+pub struct Thread {
+    task: Arc<Task>,
+}
+
+impl Thread {
+    /// The greenlet's unique identifier.
+    pub fn id(&self) -> ThreadId {
+        ThreadId(NonZeroU64::new(self.task.id).expect("ids start at 1"))
+    }
+
+    /// The greenlet's name, if it was given one. The root context of an OS
+    /// thread has that thread's name (`"main"` for the main thread).
+    pub fn name(&self) -> Option<&str> {
+        self.task.name.as_deref()
+    }
+
+    /// Wakes the greenlet if it is in [`park`], or makes its next `park`
+    /// return at once. Callable from any thread.
+    pub fn unpark(&self) {
+        self.task.unpark();
+    }
+}
+
+impl fmt::Debug for Thread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Thread")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A unique identifier of a greenlet; mirrors [`std::thread::ThreadId`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ThreadId(NonZeroU64);
+
+impl ThreadId {
+    /// The identifier as a number (std's unstable `as_u64`).
+    pub fn as_u64(&self) -> NonZeroU64 {
+        self.0
+    }
+}
+
+/// The running greenlet (or the OS thread's root context).
+pub fn current() -> Thread {
+    Thread {
+        task: task::current(),
+    }
+}
+
+/// Puts the current greenlet to sleep for at least `dur`, running others
+/// meanwhile. `sleep(Duration::ZERO)` yields, as gevent's `sleep(0)` does.
+pub fn sleep(dur: Duration) {
+    if dur.is_zero() {
+        yield_now();
+        return;
+    }
+    match Instant::now().checked_add(dur) {
+        Some(deadline) => sleep_until(deadline),
+        None => loop {
+            task::park();
+        },
+    }
+}
+
+/// Puts the current greenlet to sleep until `deadline`.
+pub fn sleep_until(deadline: Instant) {
+    while Instant::now() < deadline {
+        task::park_until(deadline);
+    }
+}
+
+/// Lets every other ready greenlet run once before the current one
+/// continues.
+pub fn yield_now() {
+    task::check_interrupt();
+    hub::hub().yield_now();
+    task::check_interrupt();
+}
+
+/// Blocks the current greenlet until its [`Thread::unpark`] is called (or
+/// spuriously, as with std).
+pub fn park() {
+    task::park();
+}
+
+/// As [`park`], for at most `dur`.
+pub fn park_timeout(dur: Duration) {
+    match Instant::now().checked_add(dur) {
+        Some(deadline) => task::park_until(deadline),
+        None => task::park(),
+    }
+}
+
+/// Whether `payload` (from [`JoinHandle::join`]'s `Err`) says the greenlet
+/// was killed rather than panicked.
+pub fn is_greenlet_exit(payload: &(dyn Any + Send)) -> bool {
+    payload.is::<GreenletExit>()
+}
+
+struct Packet<'scope, T> {
+    state: Mutex<PacketState<T>>,
+    done: AtomicBool,
+    scope: Option<Arc<ScopeData>>,
+    _marker: PhantomData<Option<&'scope ScopeData>>,
+}
+
+struct PacketState<T> {
+    result: Option<Result<T>>,
+    joiner: Option<Arc<Task>>,
+}
+
+impl<T> Packet<'_, T> {
+    fn complete(&self, result: Result<T>) {
+        let joiner = {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            s.result = Some(result);
+            s.joiner.take()
+        };
+        self.done.store(true, Ordering::Release);
+        if let Some(j) = joiner {
+            j.unpark();
+        }
+    }
+
+    fn join(&self) -> Result<T> {
+        loop {
+            {
+                let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(r) = s.result.take() {
+                    return r;
+                }
+                s.joiner = Some(task::current());
+            }
+            task::park();
+        }
+    }
+}
+
+impl<T> Drop for Packet<'_, T> {
+    fn drop(&mut self) {
+        if let Some(scope) = &self.scope {
+            let unhandled_panic = matches!(
+                self.state
+                    .get_mut()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .result,
+                Some(Err(_))
+            );
+            // Drop the result (it may borrow from the scope) before telling
+            // the scope this greenlet is done with it.
+            *self.state.get_mut().unwrap_or_else(|e| e.into_inner()) = PacketState {
+                result: None,
+                joiner: None,
+            };
+            if unhandled_panic {
+                scope.a_greenlet_panicked.store(true, Ordering::Relaxed);
+            }
+            scope.decrement();
+        }
+    }
+}
+
+/// An owned permission to join a greenlet; mirrors
+/// [`std::thread::JoinHandle`]. Dropping it detaches the greenlet.
+pub struct JoinHandle<T> {
+    packet: Arc<Packet<'static, T>>,
+    thread: Thread,
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the greenlet to finish, running others meanwhile, and
+    /// returns its result, or `Err` with the panic payload (a
+    /// [`GreenletExit`] if it was killed).
+    pub fn join(self) -> Result<T> {
+        self.packet.join()
+    }
+
+    /// Whether the greenlet has finished running its closure.
+    pub fn is_finished(&self) -> bool {
+        self.packet.done.load(Ordering::Acquire)
+    }
+
+    /// The greenlet's handle.
+    pub fn thread(&self) -> &Thread {
+        &self.thread
+    }
+
+    /// Kills the greenlet (gevent's `Greenlet.kill(block=False)`): it
+    /// unwinds from its current or next blocking call, running its
+    /// destructors, and `join` returns `Err` holding [`GreenletExit`]. A
+    /// greenlet that has not started yet never runs. Killing a finished
+    /// greenlet does nothing.
+    pub fn kill(&self) {
+        if !self.is_finished() {
+            self.thread.task.interrupt(Box::new(GreenletExit));
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("thread", &self.thread)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Greenlet factory; mirrors [`std::thread::Builder`].
+#[derive(Debug, Default)]
+pub struct Builder {
+    name: Option<String>,
+    stack_size: Option<usize>,
+}
+
+impl Builder {
+    /// A builder with no name and the default stack size.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the greenlet (shown in panic and stack overflow messages).
+    pub fn name(mut self, name: String) -> Builder {
+        self.name = Some(name);
+        self
+    }
+
+    /// The greenlet's usable stack size in bytes (rounded up to whole pages,
+    /// at least 16 KiB). The default is 256 KiB, or what
+    /// [`runtime::Builder::stack_size`](crate::runtime::Builder::stack_size)
+    /// set. Stacks of the default size are pooled.
+    pub fn stack_size(mut self, size: usize) -> Builder {
+        self.stack_size = Some(size);
+        self
+    }
+
+    /// Spawns a greenlet on the current thread's hub.
+    ///
+    /// # Errors
+    ///
+    /// When no stack can be mapped: the error names the limit that ran out
+    /// (`vm.max_map_count` or memory) and how to raise it.
+    pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.spawn_unchecked(f)
+    }
+
+    /// As [`spawn`](Self::spawn), without `Send`: the greenlet stays on this
+    /// hub (see [`spawn_local`]).
+    pub fn spawn_local<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        self.spawn_unchecked(f)
+    }
+
+    /// Spawns a scoped greenlet; mirrors
+    /// [`std::thread::Builder::spawn_scoped`].
+    pub fn spawn_scoped<'scope, 'env, F, T>(
+        self,
+        scope: &'scope Scope<'scope, 'env>,
+        f: F,
+    ) -> io::Result<ScopedJoinHandle<'scope, T>>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        scope.data.increment();
+        let packet = new_packet(Some(scope.data.clone()));
+        let main: Box<dyn FnOnce() + 'scope> = Box::new(greenlet_main(f, packet.clone()));
+        // SAFETY: `scope` does not return before every greenlet spawned in
+        // it has finished and dropped its packet (`ScopeData::running`
+        // reaches zero only then, and that wait cannot be interrupted), so
+        // nothing borrowed for 'scope is used after 'scope ends.
+        let main: Box<dyn FnOnce() + 'static> = unsafe { std::mem::transmute(main) };
+        match hub::hub().spawn(self.name.map(String::into_boxed_str), self.stack_size, main) {
+            Ok(task) => Ok(ScopedJoinHandle {
+                packet,
+                thread: Thread { task },
+            }),
+            Err(e) => {
+                // The packet was not handed to a greenlet: dropping it (with
+                // the unrun closure) gives the scope its count back.
+                drop(packet);
+                Err(e)
+            }
+        }
+    }
+
+    fn spawn_unchecked<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        let packet = new_packet(None);
+        let main = greenlet_main(f, packet.clone());
+        let task =
+            hub::hub().spawn(self.name.map(String::into_boxed_str), self.stack_size, main)?;
+        Ok(JoinHandle {
+            packet,
+            thread: Thread { task },
+        })
+    }
+}
+
+fn new_packet<'scope, T>(scope: Option<Arc<ScopeData>>) -> Arc<Packet<'scope, T>> {
+    Arc::new(Packet {
+        state: Mutex::new(PacketState {
+            result: None,
+            joiner: None,
+        }),
+        done: AtomicBool::new(false),
+        scope,
+        _marker: PhantomData,
+    })
+}
+
+/// The body of a greenlet: run `f`, catching its panic, and hand the result
+/// to the packet.
+fn greenlet_main<'scope, F, T>(f: F, packet: Arc<Packet<'scope, T>>) -> impl FnOnce() + 'scope
+where
+    F: FnOnce() -> T + 'scope,
+    T: 'scope,
+{
+    move || {
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            // Killed before it started: never run `f`.
+            task::check_interrupt();
+            f()
+        }));
+        packet.complete(result);
+    }
+}
+
+/// Spawns a greenlet on the current thread's hub; mirrors
+/// [`std::thread::spawn`].
+///
+/// # Panics
+///
+/// As std's, when the greenlet cannot be created (no stack could be
+/// mapped): the message names the limit and how to raise it. Use
+/// [`Builder::spawn`] to get the error instead.
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    Builder::new().spawn(f).expect("failed to spawn thread")
+}
+
+/// Spawns a greenlet that need not be `Send`: it stays on the current
+/// thread's hub (as every greenlet does today; with several hubs,
+/// [`spawn`] may place a greenlet on another).
+pub fn spawn_local<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    Builder::new()
+        .spawn_local(f)
+        .expect("failed to spawn thread")
+}
+
+/// Spawns a greenlet that starts after `delay` (gevent's `spawn_later`).
+/// Killing it before then cancels it.
+pub fn spawn_later<F, T>(delay: Duration, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn(move || {
+        sleep(delay);
+        f()
+    })
+}
+
+struct ScopeData {
+    running: AtomicUsize,
+    a_greenlet_panicked: AtomicBool,
+    main: Arc<Task>,
+}
+
+impl ScopeData {
+    fn increment(&self) {
+        self.running.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn decrement(&self) {
+        if self.running.fetch_sub(1, Ordering::Release) == 1 {
+            self.main.unpark();
+        }
+    }
+}
+
+/// A scope to spawn scoped greenlets in; mirrors [`std::thread::Scope`].
+pub struct Scope<'scope, 'env: 'scope> {
+    data: Arc<ScopeData>,
+    scope: PhantomData<&'scope mut &'scope ()>,
+    env: PhantomData<&'env mut &'env ()>,
+}
+
+impl fmt::Debug for Scope<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            .field("running", &self.data.running.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// An owned permission to join a scoped greenlet; mirrors
+/// [`std::thread::ScopedJoinHandle`].
+pub struct ScopedJoinHandle<'scope, T> {
+    packet: Arc<Packet<'scope, T>>,
+    thread: Thread,
+}
+
+impl<T> ScopedJoinHandle<'_, T> {
+    /// Waits for the greenlet and returns its result (see
+    /// [`JoinHandle::join`]).
+    pub fn join(self) -> Result<T> {
+        self.packet.join()
+    }
+
+    /// Whether the greenlet has finished running its closure.
+    pub fn is_finished(&self) -> bool {
+        self.packet.done.load(Ordering::Acquire)
+    }
+
+    /// The greenlet's handle.
+    pub fn thread(&self) -> &Thread {
+        &self.thread
+    }
+}
+
+impl<T> fmt::Debug for ScopedJoinHandle<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopedJoinHandle")
+            .field("thread", &self.thread)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'scope> Scope<'scope, '_> {
+    /// Spawns a greenlet that may borrow from outside the scope; mirrors
+    /// [`std::thread::Scope::spawn`].
+    pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        Builder::new()
+            .spawn_scoped(self, f)
+            .expect("failed to spawn thread")
+    }
+}
+
+/// Creates a scope for spawning scoped greenlets; mirrors
+/// [`std::thread::scope`]. Every greenlet spawned in it is joined before it
+/// returns.
+///
+/// # Panics
+///
+/// If `f` panics, or if a greenlet spawned in the scope panicked and was not
+/// joined, once all of them finished.
+pub fn scope<'env, F, T>(f: F) -> T
+where
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
+{
+    let scope = Scope {
+        data: Arc::new(ScopeData {
+            running: AtomicUsize::new(0),
+            a_greenlet_panicked: AtomicBool::new(false),
+            main: task::current(),
+        }),
+        scope: PhantomData,
+        env: PhantomData,
+    };
+    let result = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
+    while scope.data.running.load(Ordering::Acquire) != 0 {
+        task::park_uninterruptible();
+    }
+    match result {
+        Err(e) => panic::resume_unwind(e),
+        Ok(_) if scope.data.a_greenlet_panicked.load(Ordering::Relaxed) => {
+            panic!("a scoped thread panicked")
+        }
+        Ok(r) => r,
+    }
+}
+
+/// Reports greenlet panics as std reports thread panics, naming the
+/// greenlet; panics elsewhere go to the hook that was installed before.
+pub(crate) fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if info.payload().is::<GreenletExit>() {
+                return;
+            }
+            let Some(hub) = hub::try_hub() else {
+                return previous(info);
+            };
+            if hub.in_root() {
+                return previous(info);
+            }
+            let task = hub.current_task();
+            let name = task.name.as_deref().unwrap_or("<unnamed>");
+            let msg = info.payload_as_str().unwrap_or("Box<dyn Any>");
+            let location = info.location().map(|l| l.to_string()).unwrap_or_default();
+            let backtrace = std::backtrace::Backtrace::capture();
+            let mut out = format!("\nthread '{name}' ({}) panicked at {location}:\n{msg}\n", task.id);
+            if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+                out.push_str(&format!("stack backtrace:\n{backtrace}\n"));
+            } else {
+                static NOTE: AtomicBool = AtomicBool::new(true);
+                if NOTE.swap(false, Ordering::Relaxed) {
+                    out.push_str(
+                        "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
+                    );
+                }
+            }
+            eprint!("{out}");
+        }));
+    });
+}
