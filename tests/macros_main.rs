@@ -3,27 +3,24 @@
 
 extern crate green as g;
 
-/// `#[green::main]` on a fn not named `main`: each call runs a runtime.
+/// `#[green::main]` on a fn not named `main`: each call runs a runtime,
+/// and the body's result (and `?`) come out as from any fn.
 #[green::main(workers = 2, stack_size = 65536)]
-fn run(n: usize) -> Result<usize, std::sync::mpsc::RecvError> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    for i in 0..n {
-        let tx = tx.clone();
-        std::thread::spawn(move || tx.send(i).unwrap());
-    }
-    drop(tx);
+fn run(n: u64) -> Result<u64, String> {
+    let handles: Vec<_> = (0..n).map(|i| std::thread::spawn(move || i)).collect();
     let mut sum = 0;
-    for _ in 0..n {
-        sum += rx.recv()?;
+    for h in handles {
+        sum += h.join().map_err(|_| "a greenlet panicked".to_string())?;
     }
-    rx.recv()?; // every sender is gone: `?` returns the error
+    std::thread::spawn(|| panic!("on purpose"))
+        .join()
+        .map_err(|_| format!("sum {sum}"))?;
     Ok(sum)
 }
 
 #[test]
 fn main_returns_the_body_result() {
-    let err: green::sync::mpsc::RecvError = run(100).unwrap_err();
-    let _ = err;
+    assert_eq!(run(100), Err(format!("sum {}", 99 * 100 / 2)));
 }
 
 #[green::test(workers = 1)]
@@ -33,10 +30,8 @@ fn test_with_options() {
 }
 
 #[green::test]
-fn test_returning_result() -> Result<(), std::sync::mpsc::RecvError> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(()).unwrap());
-    rx.recv()
+fn test_returning_result() -> std::thread::Result<()> {
+    std::thread::spawn(|| ()).join()
 }
 
 #[green::test]

@@ -1,5 +1,6 @@
-//! `#[green::patch]` on an inline module: the std code inside really runs on
-//! green threads, and only the table's modules move.
+//! `#[green::patch]` on an inline module and on a fn: the std code inside
+//! really runs on green threads, and only the table's modules move.
+//! (`std::sync` under patching is tested in `macros_sync.rs`.)
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -7,13 +8,12 @@ use std::time::Duration;
 #[green::patch]
 mod m {
     use std::cell::Cell;
-    use std::sync::{Arc, Mutex, mpsc};
     use std::thread;
     use std::{collections::HashMap, time::Duration};
 
     /// A local module that only looks like std's: left alone.
     mod net {
-        pub fn connect() -> &'static str {
+        pub(super) fn connect() -> &'static str {
             "local"
         }
     }
@@ -23,43 +23,33 @@ mod m {
     }
 
     macro_rules! spawn_sleeper {
-        ($tx:expr, $i:expr, $ms:expr) => {
+        ($i:expr, $ms:expr) => {
             std::thread::spawn(move || {
                 std::thread::sleep(std::time::Duration::from_millis($ms));
-                $tx.send($i).unwrap();
+                $i
             })
         };
     }
 
     /// The number of OS threads of this process.
-    pub fn os_threads() -> usize {
+    pub(crate) fn os_threads() -> usize {
         let status = std::fs::read_to_string("/proc/self/status").unwrap();
         let line = status.lines().find(|l| l.starts_with("Threads:")).unwrap();
         line["Threads:".len()..].trim().parse().unwrap()
     }
 
-    /// Spawns `n` sleepers with `std::thread::spawn`; returns how many
-    /// finished and the OS thread count while they all slept.
-    pub fn sleepers(n: usize, ms: u64) -> (usize, usize) {
-        let (tx, rx) = mpsc::channel();
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let tx = tx.clone();
-                spawn_sleeper!(tx, i, ms)
-            })
-            .collect();
-        drop(tx);
+    /// Spawns `n` sleepers with `std::thread::spawn`; returns the sum of
+    /// their results and the OS thread count while they all slept.
+    pub(crate) fn sleepers(n: usize, ms: u64) -> (usize, usize) {
+        let handles: Vec<_> = (0..n).map(|i| spawn_sleeper!(i, ms)).collect();
         thread::sleep(Duration::from_millis(ms / 2));
         let during = os_threads();
-        let done = rx.iter().count();
-        for h in handles {
-            h.join().unwrap();
-        }
-        (done, during)
+        let sum = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        (sum, during)
     }
 
     /// Each greenlet sees its own `thread_local!`, even on one hub.
-    pub fn locals() -> Vec<u32> {
+    pub(crate) fn locals() -> Vec<u32> {
         let handles: Vec<_> = (0..10)
             .map(|i| {
                 thread::spawn(move || {
@@ -72,31 +62,26 @@ mod m {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     }
 
-    pub fn spawn_one() -> std::thread::JoinHandle<u8> {
+    pub(crate) fn spawn_one() -> std::thread::JoinHandle<u8> {
         thread::spawn(|| 7)
     }
 
-    pub fn shared() -> Arc<Mutex<HashMap<u8, u8>>> {
-        let map = Arc::new(Mutex::new(HashMap::new()));
-        let m2 = Arc::clone(&map);
-        thread::spawn(move || m2.lock().unwrap().insert(1, 2))
-            .join()
-            .unwrap();
-        assert_eq!(map.lock().unwrap().get(&1), Some(&2));
-        map
+    pub(crate) fn current() -> ::std::thread::Thread {
+        std::thread::current()
     }
 
-    pub fn in_macros() -> bool {
-        let (_tx, rx) = mpsc::channel::<u8>();
-        assert!(matches!(
-            rx.recv_timeout(Duration::from_millis(1)),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout)
-        ));
+    pub(crate) fn in_macros() -> bool {
+        let mut map = HashMap::new();
+        map.insert(1, std::thread::spawn(|| 1));
         let v = vec![std::time::Instant::now(), ::std::time::Instant::now()];
-        format!("{:?}", std::thread::current().id()).starts_with("ThreadId") && v.len() == 2
+        assert!(matches!(
+            map.remove(&1).map(|h| h.join()),
+            Some(std::thread::Result::Ok(1))
+        ));
+        format!("{:?}", std::thread::current().id()).contains("ThreadId") && v.len() == 2
     }
 
-    pub fn local_net() -> &'static str {
+    pub(crate) fn local_net() -> &'static str {
         net::connect()
     }
 }
@@ -104,8 +89,8 @@ mod m {
 #[green::test]
 fn thousands_of_sleepers_few_os_threads() {
     let before = m::os_threads();
-    let (done, during) = m::sleepers(2000, 300);
-    assert_eq!(done, 2000);
+    let (sum, during) = m::sleepers(2000, 300);
+    assert_eq!(sum, 1999 * 2000 / 2);
     assert!(
         during < before + 50,
         "2000 patched std::thread::spawn sleepers used {during} OS threads (before: {before})"
@@ -123,8 +108,8 @@ fn patched_types_are_green_types() {
     // rewritten to green's.
     let h: green::thread::JoinHandle<u8> = m::spawn_one();
     assert_eq!(h.join().unwrap(), 7);
-    let map: std::sync::Arc<green::sync::Mutex<std::collections::HashMap<u8, u8>>> = m::shared();
-    assert_eq!(map.lock().unwrap().len(), 1);
+    let t: green::thread::Thread = m::current();
+    let _: green::thread::ThreadId = t.id();
     let key: &'static green::thread::LocalKey<Cell<u32>> = &m::COUNTER;
     key.with(|c| c.set(1));
 }
@@ -147,4 +132,20 @@ fn patched_fn() -> green::thread::JoinHandle<Duration> {
 #[green::test]
 fn patch_on_a_fn() {
     assert!(patched_fn().join().unwrap() >= Duration::from_millis(5));
+}
+
+#[green::patch]
+impl Worker {
+    fn run(&self) -> std::thread::JoinHandle<u32> {
+        let n = self.0;
+        std::thread::spawn(move || n * 2)
+    }
+}
+
+struct Worker(u32);
+
+#[green::test]
+fn patch_on_an_impl() {
+    let h: green::thread::JoinHandle<u32> = Worker(21).run();
+    assert_eq!(h.join().unwrap(), 42);
 }

@@ -11,13 +11,13 @@ pub fn start(n: usize) -> Vec<thread::JoinHandle<String>> {
         .map(|i| {
             thread::spawn(move || {
                 std::thread::sleep(codec::DELAY);
-                pool::add(1);
-                codec::encode(i)
+                let mine = pool::add(1);
+                format!("{}/{mine}", codec::encode(i))
             })
         })
         .collect()
 }
 
-pub fn doc_attr_kept() -> &'static str {
+pub fn module_name() -> &'static str {
     module_path!().rsplit("::").next().unwrap()
 }
