@@ -317,8 +317,8 @@ fn split(tree: &UseTree, path: &mut Vec<String>) -> (Option<UseTree>, Option<Use
         }
         UseTree::Name(n) if n.ident == "self" => by(moves(path)),
         UseTree::Rename(r) if r.ident == "self" => by(moves(path)),
-        UseTree::Name(n) => by(moves(&with(path, &n.ident))),
-        UseTree::Rename(r) => by(moves(&with(path, &r.ident))),
+        UseTree::Name(n) => by(moves_name(path, &n.ident)),
+        UseTree::Rename(r) => by(moves_name(path, &r.ident)),
         UseTree::Glob(_) => by(moves(path)),
         UseTree::Group(g) => {
             let mut keep = Punctuated::new();
@@ -344,6 +344,14 @@ fn split(tree: &UseTree, path: &mut Vec<String>) -> (Option<UseTree>, Option<Use
             (group(keep), group(green))
         }
     }
+}
+
+/// Whether `std::<path>::<ident>` moves: an item of a patched module, or
+/// (right under `std`) a replaced macro such as `thread_local`.
+fn moves_name(path: &[String], ident: &Ident) -> bool {
+    let name = ident.to_string();
+    table::module_match(&with(path, ident)).is_some()
+        || (path.is_empty() && table::macro_match(&name).is_some())
 }
 
 fn with(path: &[String], ident: &Ident) -> Vec<String> {
@@ -590,6 +598,17 @@ mod tests {
         unchanged(quote!(
             use std::os::unix::fs::PermissionsExt;
         ));
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn use_of_the_macro() {
+        check(
+            quote!(use std::{thread_local, thread_local as tl, vec};),
+            quote!(use std::{vec}; use ::green::{thread_local, thread_local as tl};),
+        );
+        check(quote!(use std::thread_local;), quote!(use ::green::thread_local;));
+        unchanged(quote!(use std::{vec, fs::thread_local};));
     }
 
     #[test]
