@@ -73,12 +73,13 @@ mod m {
     pub(crate) fn in_macros() -> bool {
         let mut map = HashMap::new();
         map.insert(1, std::thread::spawn(|| 1));
-        let v = vec![std::time::Instant::now(), ::std::time::Instant::now()];
+        let mut v = vec![std::time::Instant::now(), ::std::time::Instant::now()];
+        v.push(std::time::Instant::now());
         assert!(matches!(
             map.remove(&1).map(|h| h.join()),
             Some(std::thread::Result::Ok(1))
         ));
-        format!("{:?}", std::thread::current().id()).contains("ThreadId") && v.len() == 2
+        format!("{:?}", std::thread::current().id()).contains("ThreadId") && v.len() == 3
     }
 
     pub(crate) fn local_net() -> &'static str {
