@@ -4,10 +4,10 @@
 //! Use these through the `green` crate, never directly: the expansions refer
 //! to the runtime as `::green::...` (or the `crate = "..."` option).
 //!
-//! One step per file: [`attr`] parses options, [`table`] is the one std →
-//! green mapping, [`rewrite`] is the rewriter, [`entry`] expands `main` and
-//! tests, [`patch`] checks and expands `#[green::patch]`, and [`file`] loads
-//! file modules for it.
+//! One step per file: `attr.rs` parses options, `table.rs` is the one
+//! std → green mapping, `rewrite.rs` is the rewriter, `entry.rs` expands
+//! `main` and tests, `patch.rs` checks and expands `#[green::patch]`, and
+//! `file.rs` loads file modules for it.
 
 #![cfg_attr(test, deny(warnings))]
 
@@ -23,17 +23,38 @@ mod table;
 /// Runs `main` on the green runtime, with its body patched as by
 /// [`macro@patch`].
 ///
-/// Options: `workers = N` (hubs, i.e. OS threads; at least 1, default 1),
-/// `stack_size = BYTES` (greenlet stack size; at least 16384) and
-/// `crate = "name"` (the name under which you depend on `green`).
-///
 /// ```ignore
 /// #[green::main(workers = 4)]
 /// fn main() -> std::io::Result<()> {
 ///     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+///     for stream in listener.incoming() {
+///         let stream = stream?;
+///         std::thread::spawn(move || handle(stream)); // a greenlet
+///     }
 ///     Ok(())
 /// }
 /// ```
+///
+/// expands to
+///
+/// ```ignore
+/// fn main() -> std::io::Result<()> {
+///     ::green::__private::Builder::new()
+///         .workers(4)
+///         .run(move || -> std::io::Result<()> { /* the patched body */ })
+/// }
+/// ```
+///
+/// The body runs on the calling thread as the root context of its hub, and
+/// its value is `main`'s, so `main` may return a `Result` as with std.
+///
+/// Options:
+/// - `workers = N`: hubs, one OS thread each; at least 1 (default 1);
+/// - `stack_size = BYTES`: greenlet stack size; at least 16384;
+/// - `crate = "name"`: the name under which you depend on `green`.
+///
+/// It may be put on a function not named `main`; that function may take
+/// arguments (they are moved into the body). It may not be `async`.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::Main, args.into(), item.into()).into()
