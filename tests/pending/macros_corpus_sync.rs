@@ -1,18 +1,18 @@
 //! The `std::sync` and `thread_local!` corpus, run once on std and once
 //! patched onto green.
 
-#[path = "corpus/sync_basics.rs"]
+#[path = "../corpus/sync_basics.rs"]
 mod std_sync_basics;
 
 #[green::patch]
-#[path = "corpus/sync_basics.rs"]
+#[path = "../corpus/sync_basics.rs"]
 mod green_sync_basics {}
 
-#[path = "corpus/thread_local.rs"]
+#[path = "../corpus/thread_local.rs"]
 mod std_thread_local;
 
 #[green::patch]
-#[path = "corpus/thread_local.rs"]
+#[path = "../corpus/thread_local.rs"]
 mod green_thread_local {}
 
 #[test]
