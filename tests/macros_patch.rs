@@ -150,3 +150,32 @@ fn patch_on_an_impl() {
     let h: green::thread::JoinHandle<u32> = Worker(21).run();
     assert_eq!(h.join().unwrap(), 42);
 }
+
+#[green::patch]
+trait Spawner {
+    fn spawn_it(&self) -> std::thread::JoinHandle<u8> {
+        std::thread::spawn(|| 3)
+    }
+}
+
+impl Spawner for Worker {}
+
+#[green::patch]
+const SPAWN: fn(fn() -> u8) -> std::thread::JoinHandle<u8> = std::thread::spawn::<fn() -> u8, u8>;
+
+#[green::patch]
+static NAP: fn(Duration) = std::thread::sleep;
+
+#[green::patch]
+use std::{collections::BTreeMap, thread as gthread};
+
+#[green::test]
+fn patch_on_trait_const_static_use() {
+    let h: green::thread::JoinHandle<u8> = Worker(0).spawn_it();
+    assert_eq!(h.join().unwrap(), 3);
+    let h: green::thread::JoinHandle<u8> = SPAWN(|| 5);
+    assert_eq!(h.join().unwrap(), 5);
+    NAP(Duration::from_millis(1));
+    let h: green::thread::JoinHandle<BTreeMap<u8, u8>> = gthread::spawn(BTreeMap::new);
+    assert!(h.join().unwrap().is_empty());
+}
