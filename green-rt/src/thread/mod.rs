@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 pub use std::thread::{Result, available_parallelism, panicking};
 
-use crate::hub;
+use crate::hub::{self, Start};
 pub use crate::local::{AccessError, LocalKey};
 pub use crate::task::GreenletExit;
 use crate::task::{self, Task};
@@ -314,12 +314,15 @@ impl Builder {
     {
         scope.data.increment();
         let packet = new_packet(Some(scope.data.clone()));
-        let main: Box<dyn FnOnce() + 'scope> = Box::new(greenlet_main(f, packet.clone()));
+        let main: Box<dyn Start + 'scope> = Box::new(GreenletMain {
+            f,
+            packet: packet.clone(),
+        });
         // SAFETY: `scope` does not return before every greenlet spawned in
         // it has finished and dropped its packet (`ScopeData::running`
         // reaches zero only then, and that wait cannot be interrupted), so
         // nothing borrowed for 'scope is used after 'scope ends.
-        let main: Box<dyn FnOnce() + 'static> = unsafe { std::mem::transmute(main) };
+        let main: Box<dyn Start + 'static> = unsafe { std::mem::transmute(main) };
         match hub::hub().spawn(self.name.map(String::into_boxed_str), self.stack_size, main) {
             Ok(task) => Ok(ScopedJoinHandle {
                 packet,
@@ -340,7 +343,10 @@ impl Builder {
         T: 'static,
     {
         let packet = new_packet(None);
-        let main = greenlet_main(f, packet.clone());
+        let main = Box::new(GreenletMain {
+            f,
+            packet: packet.clone(),
+        });
         let task =
             hub::hub().spawn(self.name.map(String::into_boxed_str), self.stack_size, main)?;
         Ok(JoinHandle {
@@ -364,18 +370,30 @@ fn new_packet<'scope, T>(scope: Option<Arc<ScopeData>>) -> Arc<Packet<'scope, T>
 
 /// The body of a greenlet: run `f`, catching its panic, and hand the result
 /// to the packet.
-fn greenlet_main<'scope, F, T>(f: F, packet: Arc<Packet<'scope, T>>) -> impl FnOnce() + 'scope
+struct GreenletMain<'scope, F, T> {
+    f: F,
+    packet: Arc<Packet<'scope, T>>,
+}
+
+impl<'scope, F, T> Start for GreenletMain<'scope, F, T>
 where
     F: FnOnce() -> T + 'scope,
     T: 'scope,
 {
-    move || {
+    fn run(self: Box<Self>) {
+        let GreenletMain { f, packet } = *self;
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             // Killed before it started: never run `f`.
             task::check_interrupt();
             f()
         }));
         packet.complete(result);
+    }
+
+    fn fail(self: Box<Self>, err: io::Error) {
+        let msg = format!("failed to spawn thread: {err}");
+        eprintln!("green: a greenlet could not start: {msg}");
+        self.packet.complete(Err(Box::new(msg)));
     }
 }
 
