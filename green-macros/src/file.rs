@@ -231,6 +231,48 @@ mod tests {
     }
 
     #[test]
+    fn mod_rs_and_path_inside_inline_modules() {
+        let dir = scratch("modrs");
+        std::fs::create_dir_all(dir.join("sub/x")).unwrap();
+        std::fs::create_dir_all(dir.join("sub/a")).unwrap();
+        std::fs::write(
+            dir.join("sub/root.rs"),
+            "mod x;\nmod a { #[path = \"p.rs\"] mod q; }\n",
+        )
+        .unwrap();
+        // `x/mod.rs` when there is no `x.rs`; a mod.rs file's children are beside it.
+        std::fs::write(dir.join("sub/x/mod.rs"), "mod y;").unwrap();
+        std::fs::write(dir.join("sub/x/y.rs"), "fn y() {}").unwrap();
+        // A `#[path]` inside inline `mod a` is relative to `a/`.
+        std::fs::write(dir.join("sub/a/p.rs"), "fn p() {}").unwrap();
+
+        let mut m: ItemMod = syn::parse2(quote!(
+            #[path = "sub/root.rs"]
+            mod root {}
+        ))
+        .unwrap();
+        let lit = take_path_attr(&mut m).unwrap().unwrap();
+        inline(&mut m, &lit, &dir).unwrap();
+        let out = m.into_token_stream().to_string();
+        assert!(out.contains("mod x { mod y { fn y () { } } }"), "{out}");
+        assert!(out.contains("mod a { mod q { fn p () { } } }"), "{out}");
+    }
+
+    #[test]
+    fn parse_errors_name_the_file() {
+        let dir = scratch("syntax");
+        std::fs::write(dir.join("bad.rs"), "fn f( {").unwrap();
+        let mut m: ItemMod = syn::parse2(quote!(
+            #[path = "bad.rs"]
+            mod m {}
+        ))
+        .unwrap();
+        let lit = take_path_attr(&mut m).unwrap().unwrap();
+        let err = inline(&mut m, &lit, &dir).unwrap_err().to_string();
+        assert!(err.contains("`bad.rs`"), "{err}");
+    }
+
+    #[test]
     fn not_the_file_form() {
         let mut m: ItemMod = syn::parse2(quote!(
             mod m {
