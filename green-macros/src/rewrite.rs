@@ -14,7 +14,8 @@
 //!   user macros, `macro_rules!` bodies): a token sequence
 //!   `[::] std :: m :: ...` whose segments name a patched module is re-rooted,
 //!   and a bare `thread_local!` becomes `::green::thread_local!`. Groups are
-//!   walked recursively, as async-trait's `receiver.rs` does.
+//!   walked recursively, as async-trait's `receiver.rs` does. A `use ... ;`
+//!   among the tokens that parses as a `use` item is split as above.
 //!
 //! Paths that only look alike are left alone: `core::time`, `crate::thread`,
 //! `self::net`, `super::sync`, a local module named `net`. Paths through an
@@ -22,6 +23,7 @@
 //! are not seen either.
 
 use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
@@ -202,7 +204,18 @@ impl Patcher {
     pub(crate) fn rewrite_tokens(&self, tokens: TokenStream) -> TokenStream {
         let tts: Vec<TokenTree> = tokens.into_iter().collect();
         let mut out: Vec<TokenTree> = Vec::with_capacity(tts.len());
-        for (i, tt) in tts.iter().enumerate() {
+        let mut i = 0;
+        while i < tts.len() {
+            let tt = &tts[i];
+            if let TokenTree::Ident(id) = tt
+                && id == "use"
+                && is_bare(&out)
+                && let Some((tokens, len)) = self.rewrite_token_use(&tts[i..])
+            {
+                out.extend(tokens);
+                i += len;
+                continue;
+            }
             match tt {
                 TokenTree::Group(g) => {
                     let mut new = Group::new(g.delimiter(), self.rewrite_tokens(g.stream()));
@@ -236,8 +249,36 @@ impl Patcher {
                 }
                 _ => out.push(tt.clone()),
             }
+            i += 1;
         }
         out.into_iter().collect()
+    }
+
+    /// A `use ... ;` in macro tokens (`tts` starts at `use`) that moves
+    /// something: returns the rewritten tokens and how many tokens it
+    /// replaces. A split item becomes one `use` with a top-level group, so
+    /// a visibility already emitted before `use` applies to all of it.
+    fn rewrite_token_use(&self, tts: &[TokenTree]) -> Option<(Vec<TokenTree>, usize)> {
+        let end = tts.iter().position(|t| is_punct(Some(t), ';'))?;
+        let tokens: TokenStream = tts[..=end].iter().cloned().collect();
+        let item: ItemUse = syn::parse2(tokens).ok()?;
+        let mut split = self.split_use(&item);
+        let out = match split.len() {
+            1 if split[0] == item => return None,
+            1 => split.remove(0),
+            _ => {
+                let items = split.into_iter().map(|u| u.tree).collect();
+                ItemUse {
+                    leading_colon: None,
+                    tree: UseTree::Group(UseGroup {
+                        brace_token: Default::default(),
+                        items,
+                    }),
+                    ..item
+                }
+            }
+        };
+        Some((out.into_token_stream().into_iter().collect(), end + 1))
     }
 }
 
@@ -723,6 +764,33 @@ mod tests {
                     my_macro!(a => { ::green::thread::yield_now() } [::green::sync::Arc::new(1)]);
                 }
                 macro_rules! spawn_it { ($e:expr) => { ::green::thread::spawn(move || $e) }; }
+            },
+        );
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn use_items_in_macros() {
+        check(
+            quote! {
+                macro_rules! imports {
+                    () => {
+                        use std::{thread, collections::HashMap};
+                        pub use std::sync::{mpsc, Arc};
+                        use std::fmt;
+                        use $crate::x::{a, b};
+                    };
+                }
+            },
+            quote! {
+                macro_rules! imports {
+                    () => {
+                        use {std::{collections::HashMap}, green::{thread}};
+                        pub use ::green::sync::{mpsc, Arc};
+                        use std::fmt;
+                        use $crate::x::{a, b};
+                    };
+                }
             },
         );
     }
