@@ -110,7 +110,7 @@ impl Loader<'_> {
             syn::Error::new(
                 span,
                 format!(
-                    "cannot parse `{shown}`: {e}; to see the line, declare it for a moment \
+                    "cannot parse `{shown}`: {e}; to see the line, declare the module for a moment \
                      as a plain `mod` without `#[green::patch]`"
                 ),
             )
