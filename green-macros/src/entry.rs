@@ -79,15 +79,6 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             ),
         ));
     }
-    if !f.sig.generics.params.is_empty() {
-        push(syn::Error::new(
-            f.sig.generics.params.span(),
-            format!(
-                "`{}` cannot be used on a generic `fn`; remove the generic parameters",
-                kind.attr()
-            ),
-        ));
-    }
     if let Some(errors) = errors {
         // Emit the fn (without `async`, so rustc adds no second error for
         // it) beside the error, so the rest of the crate still checks.
@@ -325,6 +316,17 @@ mod tests {
             ),
         );
         assert!(out.contains("run (move | | -> u8 { n })"), "{out}");
+        let out = expand_str(
+            Kind::Main,
+            quote!(),
+            quote!(
+                fn serve<T: Send>(t: T) -> T {
+                    t
+                }
+            ),
+        );
+        assert!(out.contains("fn serve < T : Send > (t : T) -> T"), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
         let out = expand_str(
             Kind::Test,
             quote!(),
