@@ -65,19 +65,13 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     // `#[green::main]` may take some (the body's closure moves them in).
     let no_args = kind == Kind::Test || f.sig.ident == "main";
     if no_args && !f.sig.inputs.is_empty() {
-        let what = if kind == Kind::Main {
-            "`main`"
+        let msg = if kind == Kind::Main {
+            "`main` cannot take arguments under `#[green::main]`; remove them \
+             (read arguments with `std::env::args()`)"
         } else {
-            "a test"
+            "a test cannot take arguments under `#[green::test]`; remove them"
         };
-        push(syn::Error::new(
-            f.sig.inputs.span(),
-            format!(
-                "{what} cannot take arguments under `{}`; remove them \
-                 (read arguments with `std::env::args()`)",
-                kind.attr()
-            ),
-        ));
+        push(syn::Error::new(f.sig.inputs.span(), msg));
     }
     if let Some(errors) = errors {
         // Emit the fn (without `async`, so rustc adds no second error for

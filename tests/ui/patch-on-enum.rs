@@ -1,0 +1,7 @@
+#[green::patch]
+enum Event {
+    Accepted(std::net::TcpStream),
+    Closed,
+}
+
+fn main() {}
