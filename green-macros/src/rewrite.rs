@@ -207,6 +207,16 @@ impl Patcher {
         let mut i = 0;
         while i < tts.len() {
             let tt = &tts[i];
+            // `stringify!(...)` turns its tokens into text: keep them.
+            if let (TokenTree::Ident(id), Some(bang), Some(TokenTree::Group(_))) =
+                (tt, tts.get(i + 1), tts.get(i + 2))
+                && is_verbatim_macro(id)
+                && is_punct(Some(bang), '!')
+            {
+                out.extend(tts[i..i + 3].iter().cloned());
+                i += 3;
+                continue;
+            }
             if let TokenTree::Ident(id) = tt
                 && id == "use"
                 && is_bare(&out)
@@ -324,7 +334,14 @@ impl VisitMut for Patcher {
     fn visit_macro_mut(&mut self, mac: &mut Macro) {
         self.rewrite_macro_path(&mut mac.path);
         visit_mut::visit_macro_mut(self, mac);
-        mac.tokens = self.rewrite_tokens(std::mem::take(&mut mac.tokens));
+        if !mac
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| is_verbatim_macro(&s.ident))
+        {
+            mac.tokens = self.rewrite_tokens(std::mem::take(&mut mac.tokens));
+        }
     }
 }
 
@@ -409,6 +426,11 @@ fn first_span(tree: &UseTree) -> Option<Span> {
         UseTree::Glob(g) => Some(g.star_token.span),
         UseTree::Group(g) => Some(g.brace_token.span.join()),
     }
+}
+
+/// Macros whose tokens are text, not code (`stringify!`): never rewritten.
+fn is_verbatim_macro(name: &Ident) -> bool {
+    name == "stringify"
 }
 
 fn is_punct(tt: Option<&TokenTree>, ch: char) -> bool {
@@ -793,6 +815,17 @@ mod tests {
                 }
             },
         );
+    }
+
+    #[test]
+    fn stringify_keeps_its_text() {
+        unchanged(quote! {
+            fn f() {
+                let a = stringify!(std::thread::spawn);
+                let b = core::stringify!(std::thread::spawn);
+                m!(stringify!(std::net::TcpStream));
+            }
+        });
     }
 
     #[test]
