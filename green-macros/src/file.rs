@@ -7,7 +7,8 @@
 //! ```
 //!
 //! `#[green::patch] mod m;` and an inner `#![green::patch]` are rejected by
-//! stable rustc (E0658) before the macro runs. Instead the macro is given an
+//! stable rustc (E0658: the macro cannot be given the file's contents).
+//! Instead the macro is given an
 //! empty inline module with a `#[path]`, relative to the directory of the
 //! file that holds the attribute (found with the stable
 //! `proc_macro::Span::local_file`). It reads and parses that file, inlines

@@ -48,8 +48,9 @@ fn check(item: &mut Item, caller: impl FnOnce() -> Option<PathBuf>) -> syn::Resu
         | Item::Macro(_) => return Ok(()),
         Item::Mod(m) => {
             if m.content.is_none() {
-                // Stable rustc rejects `#[attr] mod m;` before we run; this
-                // is for compilers that let it through.
+                // Stable rustc reports E0658 for `#[attr] mod m;` and still
+                // runs the macro, without the file's items: say what to
+                // write instead.
                 let (token, ident, semi) = (&m.mod_token, &m.ident, &m.semi);
                 return Err(syn::Error::new_spanned(
                     quote::quote!(#token #ident #semi),
