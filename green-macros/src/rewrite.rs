@@ -924,3 +924,75 @@ mod tests {
         assert_eq!(path.segments[1].ident, "thread");
     }
 }
+
+/// A robustness check over real code: `GREEN_MACROS_CORPUS=<dir> cargo test
+/// -p green-macros -- --ignored` patches every `.rs` file under `<dir>` (say
+/// `~/.cargo/registry/src`) and checks that the rewriter does not panic,
+/// that its output parses, and that patching twice changes nothing more.
+#[cfg(test)]
+mod corpus {
+    use super::*;
+    use quote::ToTokens;
+
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    #[ignore = "needs GREEN_MACROS_CORPUS=<dir of Rust sources>"]
+    fn patch_real_code() {
+        // Some real files (typenum's generated constants) nest types
+        // hundreds deep; syn recurses on them as rustc's own parser does.
+        std::thread::Builder::new()
+            .stack_size(512 << 20)
+            .spawn(patch_all)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn patch_all() {
+        let dir = std::env::var_os("GREEN_MACROS_CORPUS").expect("set GREEN_MACROS_CORPUS");
+        let mut all = Vec::new();
+        files(dir.as_ref(), &mut all);
+        let (mut parsed, mut changed) = (0, 0);
+        for path in &all {
+            if std::env::var_os("GREEN_MACROS_CORPUS_VERBOSE").is_some() {
+                eprintln!("{}", path.display());
+            }
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            let Ok(mut file) = syn::parse_file(&text) else {
+                continue;
+            };
+            parsed += 1;
+            let before = file.to_token_stream().to_string();
+            Patcher::new("green").visit_file_mut(&mut file);
+            let once = file.to_token_stream().to_string();
+            let mut again: File = syn::parse_str(&once).unwrap_or_else(|e| {
+                panic!("{}: patched output does not parse: {e}", path.display())
+            });
+            Patcher::new("green").visit_file_mut(&mut again);
+            assert_eq!(
+                again.to_token_stream().to_string(),
+                once,
+                "{}: patching is not idempotent",
+                path.display()
+            );
+            changed += usize::from(before != once);
+        }
+        eprintln!("{parsed} files parsed, {changed} changed by patching");
+        assert!(parsed > 0);
+    }
+}
