@@ -116,7 +116,7 @@ pub fn sleep_until(deadline: Instant) {
 /// Lets every other ready greenlet run once before the current one
 /// continues.
 pub fn yield_now() {
-    task::check_interrupt();
+    // A kill that arrived before is seen on the way out as well.
     hub::hub().yield_now();
     task::check_interrupt();
 }
