@@ -153,3 +153,20 @@ fn std_reexports_are_there() {
     let r: thread::Result<()> = Ok(());
     assert!(r.is_ok());
 }
+
+#[test]
+fn spawn_unchecked_may_borrow_when_joined() {
+    let data = vec![1, 2, 3];
+    // SAFETY: joined below, before `data` is dropped.
+    let h = unsafe { thread::Builder::new().spawn_unchecked(|| data.iter().sum::<i32>()) }.unwrap();
+    assert_eq!(h.join().unwrap(), 6);
+}
+
+#[test]
+#[allow(deprecated)]
+fn deprecated_std_items_are_mirrored() {
+    let start = Instant::now();
+    thread::sleep_ms(5);
+    thread::park_timeout_ms(1);
+    assert!(start.elapsed() >= Duration::from_millis(5));
+}
