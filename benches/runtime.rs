@@ -269,6 +269,41 @@ fn timers() {
         })
     });
     row("100k concurrent timers (per timer)", green, tokio, None);
+
+    // The same 100 000 sleepers, each sleeping 10 times: after the first
+    // round their stacks exist, so this is the steady-state cost of a timer.
+    let rounds = 10;
+    let green = per_op(n * rounds, || {
+        let hs: Vec<_> = (0..n)
+            .map(|i| {
+                green::thread::spawn(move || {
+                    for r in 0..rounds {
+                        green::thread::sleep(Duration::from_millis(((i + r) % 10) as u64));
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    });
+    let tokio = per_op(n * rounds, || {
+        rt.block_on(async {
+            let hs: Vec<_> = (0..n)
+                .map(|i| {
+                    tokio::spawn(async move {
+                        for r in 0..rounds {
+                            tokio::time::sleep(Duration::from_millis(((i + r) % 10) as u64)).await;
+                        }
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        })
+    });
+    row("100k sleepers x 10 sleeps (per sleep)", green, tokio, None);
 }
 
 fn million() {
