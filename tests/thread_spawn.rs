@@ -153,3 +153,20 @@ fn std_reexports_are_there() {
     let r: thread::Result<()> = Ok(());
     assert!(r.is_ok());
 }
+
+#[test]
+fn spawn_unchecked_may_borrow_when_joined() {
+    let data = String::from("abc");
+    // SAFETY: joined below, before `data` is dropped.
+    let h = unsafe { thread::Builder::new().spawn_unchecked(|| data.len()) }.unwrap();
+    assert_eq!(h.join().unwrap(), 3);
+}
+
+#[test]
+#[allow(deprecated)]
+fn deprecated_std_items_are_mirrored() {
+    let start = Instant::now();
+    thread::sleep_ms(5);
+    thread::park_timeout_ms(1);
+    assert!(start.elapsed() >= Duration::from_millis(5));
+}

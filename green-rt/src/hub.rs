@@ -124,6 +124,8 @@ pub(crate) struct Hub {
     free_slots: RefCell<Vec<usize>>,
     live: Cell<usize>,
     current: Cell<usize>,
+    /// The running greenlet's task (null on the root context).
+    current_task: Cell<*const Arc<Task>>,
     yielder: Cell<*const Yielder<(), ()>>,
     timers: RefCell<Timers>,
     due: RefCell<Vec<Action>>,
@@ -229,6 +231,7 @@ impl Hub {
             free_slots: RefCell::new(Vec::new()),
             live: Cell::new(0),
             current: Cell::new(ROOT),
+            current_task: Cell::new(ptr::null()),
             yielder: Cell::new(ptr::null()),
             timers: RefCell::new(Timers::default()),
             due: RefCell::new(Vec::new()),
@@ -248,12 +251,13 @@ impl Hub {
     /// The running waiter.
     #[inline]
     pub(crate) fn current_task(&self) -> &Arc<Task> {
-        let slot = self.current.get();
-        if slot == ROOT {
+        let t = self.current_task.get();
+        if t.is_null() {
             return &self.root;
         }
-        let g = self.greenlet(slot);
-        &g.task
+        // SAFETY: set by `resume` to the running greenlet's task, inside its
+        // boxed record, which outlives the run; cleared when it suspends.
+        unsafe { &*t }
     }
 
     /// Whether the root context (not a greenlet) is running.
@@ -373,11 +377,13 @@ impl Hub {
         };
         // SAFETY: see `greenlet`; the record stays until `finish` below.
         let g = unsafe { &*g };
-        if !self.start(slot, g) {
+        // SAFETY: only the loop touches `co`, and the greenlet is not running.
+        if unsafe { (*g.co.get()).is_none() } && !self.start(slot, g) {
             self.finish(slot);
             return;
         }
         self.current.set(slot);
+        self.current_task.set(&g.task);
         self.yielder.set(g.yielder.get());
         signal::enter(g.guard.get(), &g.task);
         // SAFETY: only the loop, on the root context, touches `co`, and it
@@ -386,6 +392,7 @@ impl Hub {
         let result = co.as_mut().expect("resumed a finished greenlet").resume(());
         signal::leave();
         self.current.set(ROOT);
+        self.current_task.set(ptr::null());
         self.yielder.set(ptr::null());
         if let CoroutineResult::Return(()) = result {
             self.finish(slot);

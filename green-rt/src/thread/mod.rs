@@ -113,10 +113,23 @@ pub fn sleep_until(deadline: Instant) {
     }
 }
 
+/// Sleeps for `ms` milliseconds; std's deprecated `sleep_ms`.
+#[deprecated(note = "replaced by `green::thread::sleep`, as in std")]
+pub fn sleep_ms(ms: u32) {
+    sleep(Duration::from_millis(ms.into()));
+}
+
+/// Parks for at most `ms` milliseconds; std's deprecated
+/// `park_timeout_ms`.
+#[deprecated(note = "replaced by `green::thread::park_timeout`, as in std")]
+pub fn park_timeout_ms(ms: u32) {
+    park_timeout(Duration::from_millis(ms.into()));
+}
+
 /// Lets every other ready greenlet run once before the current one
 /// continues.
 pub fn yield_now() {
-    task::check_interrupt();
+    // A kill that arrived before is seen on the way out as well.
     hub::hub().yield_now();
     task::check_interrupt();
 }
@@ -288,7 +301,7 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn_unchecked(f)
+        self.spawn_static(f)
     }
 
     /// As [`spawn`](Self::spawn), without `Send`: the greenlet stays on this
@@ -298,7 +311,38 @@ impl Builder {
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
-        self.spawn_unchecked(f)
+        self.spawn_static(f)
+    }
+
+    /// Spawns a greenlet without the `'static` bounds; mirrors
+    /// [`std::thread::Builder::spawn_unchecked`].
+    ///
+    /// # Safety
+    ///
+    /// As std's: the caller must make sure the greenlet finishes (is
+    /// joined) before anything `f` or its result borrows is dropped.
+    pub unsafe fn spawn_unchecked<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        let packet: Arc<Packet<'_, T>> = new_packet(None);
+        let main: Box<dyn Start + '_> = Box::new(GreenletMain {
+            f,
+            packet: packet.clone(),
+        });
+        // SAFETY: the caller promises that everything `f` and `T` borrow
+        // outlives the greenlet (this fn's contract).
+        let main: Box<dyn Start + 'static> = unsafe { std::mem::transmute(main) };
+        // SAFETY: the packet's lifetime parameter only marks borrows, which
+        // the same contract covers.
+        let packet: Arc<Packet<'static, T>> = unsafe { std::mem::transmute(packet) };
+        let task =
+            hub::hub().spawn(self.name.map(String::into_boxed_str), self.stack_size, main)?;
+        Ok(JoinHandle {
+            packet,
+            thread: Thread { task },
+        })
     }
 
     /// Spawns a scoped greenlet; mirrors
@@ -337,7 +381,7 @@ impl Builder {
         }
     }
 
-    fn spawn_unchecked<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    fn spawn_static<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
