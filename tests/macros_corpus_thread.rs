@@ -1,4 +1,5 @@
-//! The `std::thread` corpus, run once on std and once patched onto green.
+//! The `std::thread` and `thread_local!` corpus, run once on std and once
+//! patched onto green.
 
 #[path = "corpus/thread_basics.rs"]
 mod std_thread_basics;
@@ -15,4 +16,21 @@ fn thread_basics_on_std() {
 #[green::test]
 fn thread_basics_on_green() {
     green_thread_basics::main();
+}
+
+#[path = "corpus/thread_local.rs"]
+mod std_thread_local;
+
+#[green::patch]
+#[path = "corpus/thread_local.rs"]
+mod green_thread_local {}
+
+#[test]
+fn thread_local_on_std() {
+    std_thread_local::main();
+}
+
+#[green::test]
+fn thread_local_on_green() {
+    green_thread_local::main();
 }
