@@ -51,7 +51,7 @@ pub(crate) const MODULES: &[Module] = &[
     Module {
         std: &["time"],
         green: &["time"],
-        note: "`Instant`, `Duration` and `SystemTime` (the hub's timers read them)",
+        note: "std's `Instant`, `Duration`, `SystemTime`, plus green `sleep` and `sleep_until`",
     },
     Module {
         std: &["sync"],
