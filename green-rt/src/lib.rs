@@ -16,6 +16,9 @@ mod stack;
 mod task;
 mod timer;
 
+pub mod net;
+pub mod os;
 pub mod runtime;
 pub mod thread;
 pub mod time;
+pub mod tpool;
