@@ -233,14 +233,19 @@ fn nonblocking_would_block_at_once() {
                 accepted = Some(p.0);
                 break;
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(Duration::from_millis(1)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(1))
+            }
             Err(e) => panic!("{e}"),
         }
     }
     let mut s = accepted.expect("accepted");
     c.set_nonblocking(true).unwrap();
     let t1 = Instant::now();
-    assert_eq!((&c).read(&mut [0u8; 8]).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+    assert_eq!(
+        (&c).read(&mut [0u8; 8]).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
     assert!(t1.elapsed() < Duration::from_millis(50));
     assert!(t0.elapsed() < Duration::from_secs(2));
     s.write_all(b"x").unwrap();

@@ -80,22 +80,19 @@ impl ScheduledIo {
                 Err(c) => cur = c,
             }
         }
-        let (readers, writers) = {
-            let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-            let r = if bits & READABLE != 0 {
-                std::mem::take(&mut w.readers)
-            } else {
-                Vec::new()
-            };
-            let wr = if bits & WRITABLE != 0 {
-                std::mem::take(&mut w.writers)
-            } else {
-                Vec::new()
-            };
-            (r, wr)
-        };
-        for t in readers.into_iter().chain(writers) {
-            t.unpark();
+        // Wake under the lock: `unpark` only pushes onto a ready queue (a
+        // leaf lock at most), and draining in place keeps the lists'
+        // capacity, so a wake-up does not allocate.
+        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if bits & READABLE != 0 {
+            for t in w.readers.drain(..) {
+                t.unpark();
+            }
+        }
+        if bits & WRITABLE != 0 {
+            for t in w.writers.drain(..) {
+                t.unpark();
+            }
         }
     }
 

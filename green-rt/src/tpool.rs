@@ -133,11 +133,7 @@ where
         job_slot.waiter.unpark();
     }));
     loop {
-        let done = slot
-            .result
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let done = slot.result.lock().unwrap_or_else(|e| e.into_inner()).take();
         match done {
             Some(Ok(value)) => return value,
             Some(Err(payload)) => panic::resume_unwind(payload),

@@ -74,7 +74,9 @@ impl<S: RawSock> Sock<S> {
     /// The std socket.
     #[inline]
     pub(crate) fn get(&self) -> &S {
-        self.sock.as_ref().expect("green socket used after into_raw_fd")
+        self.sock
+            .as_ref()
+            .expect("green socket used after into_raw_fd")
     }
 
     fn deadline(&self, dir: Direction) -> Option<Instant> {

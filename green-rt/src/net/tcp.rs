@@ -192,7 +192,11 @@ impl TcpStream {
 }
 
 fn connect(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
-    let socket = Socket::new(Domain::for_address(*addr), Type::STREAM, Some(Protocol::TCP))?;
+    let socket = Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
     let inner = Sock::new(std::net::TcpStream::from(socket))?;
     match SockRef::from(inner.get()).connect(&(*addr).into()) {
         Ok(()) => {}
@@ -359,13 +363,19 @@ impl TcpListener {
 
     /// Sets `IPV6_V6ONLY` (std's is deprecated: it cannot change once
     /// bound).
-    #[deprecated(since = "0.1.0", note = "this option can only be set before the socket is bound")]
+    #[deprecated(
+        since = "0.1.0",
+        note = "this option can only be set before the socket is bound"
+    )]
     pub fn set_only_v6(&self, only_v6: bool) -> io::Result<()> {
         SockRef::from(self.inner.get()).set_only_v6(only_v6)
     }
 
     /// `IPV6_V6ONLY`.
-    #[deprecated(since = "0.1.0", note = "this option can only be set before the socket is bound")]
+    #[deprecated(
+        since = "0.1.0",
+        note = "this option can only be set before the socket is bound"
+    )]
     pub fn only_v6(&self) -> io::Result<bool> {
         SockRef::from(self.inner.get()).only_v6()
     }
@@ -394,7 +404,11 @@ pub(crate) fn accept_error(e: io::Error) -> io::Result<()> {
                     "green: accept failed: {} ({}); retrying every {} ms \
                      (raise `ulimit -n` if this persists; logged once)",
                     io::Error::from_raw_os_error(code),
-                    if code == libc::EMFILE { "EMFILE" } else { "out of resources" },
+                    if code == libc::EMFILE {
+                        "EMFILE"
+                    } else {
+                        "out of resources"
+                    },
                     EMFILE_BACKOFF.as_millis()
                 );
             }

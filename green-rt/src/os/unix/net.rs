@@ -402,7 +402,8 @@ impl UnixDatagram {
 
     /// Sends a datagram to `addr`, waiting greenly.
     pub fn send_to_addr(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
-        self.inner.io(Direction::Write, |s| s.send_to_addr(buf, addr))
+        self.inner
+            .io(Direction::Write, |s| s.send_to_addr(buf, addr))
     }
 
     /// Sends a datagram to the connected peer, waiting greenly.
