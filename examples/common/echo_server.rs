@@ -8,7 +8,7 @@ use green::thread;
 
 // ANCHOR: serve
 /// Accepts connections forever, one greenlet per client.
-pub fn serve(listener: TcpListener) -> io::Result<()> {
+pub(crate) fn serve(listener: TcpListener) -> io::Result<()> {
     for stream in listener.incoming() {
         let stream = stream?;
         thread::spawn(move || {
@@ -20,7 +20,7 @@ pub fn serve(listener: TcpListener) -> io::Result<()> {
 }
 
 /// Echoes what `stream` reads until EOF.
-pub fn echo(mut stream: TcpStream) -> io::Result<()> {
+pub(crate) fn echo(mut stream: TcpStream) -> io::Result<()> {
     let mut buf = [0u8; 4096];
     loop {
         let n = stream.read(&mut buf)?;

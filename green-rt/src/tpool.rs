@@ -8,7 +8,7 @@
 //! another crate) goes through [`execute`]:
 //!
 //! ```
-//! let len = green::tpool::execute(|| std::fs::read("Cargo.toml").map(|b| b.len()));
+//! let len = green_rt::tpool::execute(|| std::fs::read("Cargo.toml").map(|b| b.len()));
 //! assert!(len.unwrap() > 0);
 //! ```
 //!
