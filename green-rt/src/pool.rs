@@ -444,13 +444,13 @@ where
             };
             let Some((i, item)) = next else { return };
             let r = panic::catch_unwind(AssertUnwindSafe(|| (self.f)(item)));
-            if let Err(p) = &r {
-                if p.is::<GreenletExit>() {
-                    // Killed: stop this worker, do not report it as the
-                    // job's result.
-                    let Err(p) = r else { unreachable!() };
-                    panic::resume_unwind(p);
-                }
+            if let Err(p) = &r
+                && p.is::<GreenletExit>()
+            {
+                // Killed: stop this worker, do not report it as the job's
+                // result.
+                let Err(p) = r else { unreachable!() };
+                panic::resume_unwind(p);
             }
             if tx.send((i, r)).is_err() {
                 return;
@@ -573,13 +573,12 @@ pub fn joinall<T>(
             if pending[i].1.watch(&me) {
                 let (idx, h) = pending.swap_remove(i);
                 let r = h.join();
-                if raise_error {
-                    if let Err(p) = &r {
-                        if !p.is::<GreenletExit>() {
-                            let Err(p) = r else { unreachable!() };
-                            panic::resume_unwind(p);
-                        }
-                    }
+                if raise_error
+                    && let Err(p) = &r
+                    && !p.is::<GreenletExit>()
+                {
+                    let Err(p) = r else { unreachable!() };
+                    panic::resume_unwind(p);
                 }
                 done.push((idx, r));
             } else {

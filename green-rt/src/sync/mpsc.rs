@@ -178,10 +178,7 @@ impl<T> SyncSender<T> {
             None,
         )
         .expect("no deadline");
-        let ticket = match r {
-            Ok(ticket) => ticket,
-            Err(e) => return Err(e),
-        };
+        let ticket = r?;
         if cap > 0 {
             return Ok(());
         }
@@ -356,10 +353,10 @@ impl<T> Clone for SyncSender<T> {
 fn drop_sender<T>(chan: &Chan<T>) {
     let mut s = waiter::lock(&chan.state);
     s.senders -= 1;
-    if s.senders == 0 {
-        if let Some(r) = s.recv_waiter.take() {
-            r.unpark();
-        }
+    if s.senders == 0
+        && let Some(r) = s.recv_waiter.take()
+    {
+        r.unpark();
     }
 }
 
