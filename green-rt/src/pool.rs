@@ -345,7 +345,7 @@ impl Pool {
     {
         let items = items.into_iter();
         let (lo, _) = items.size_hint();
-        let rx = self.start(f, items);
+        let rx = self.start(f, items, false);
         let mut out: Vec<Option<thread::Result<R>>> = Vec::with_capacity(lo);
         for (i, r) in rx.iter() {
             if i >= out.len() {
@@ -373,7 +373,7 @@ impl Pool {
         R: Send + 'static,
     {
         IMap {
-            rx: self.start(f, items.into_iter()),
+            rx: self.start(f, items.into_iter(), true),
             next: 0,
             early: BTreeMap::new(),
         }
@@ -388,13 +388,15 @@ impl Pool {
         R: Send + 'static,
     {
         IMapUnordered {
-            rx: self.start(f, items.into_iter()),
+            rx: self.start(f, items.into_iter(), true),
         }
     }
 
     /// Starts the workers of a map; they stop when the input ends or the
-    /// results' receiver is dropped.
-    fn start<It, F, R>(&self, f: F, items: It) -> Receiver<Outcome<R>>
+    /// results' receiver is dropped. With `lazy`, results go through a
+    /// channel of `size` slots, so workers park until the consumer catches
+    /// up (an endless input is only pulled as far as it is consumed).
+    fn start<It, F, R>(&self, f: F, items: It, lazy: bool) -> Receiver<Outcome<R>>
     where
         It: Iterator + Send + 'static,
         F: Fn(It::Item) -> R + Send + Sync + 'static,
@@ -409,7 +411,13 @@ impl Pool {
             items: crate::sync::Mutex::new((0, items)),
             f,
         });
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = if lazy {
+            let (tx, rx) = mpsc::sync_channel(self.size());
+            (Tx::Bounded(tx), rx)
+        } else {
+            let (tx, rx) = mpsc::channel();
+            (Tx::Unbounded(tx), rx)
+        };
         for n in 0..workers {
             let shared = shared.clone();
             let tx = tx.clone();
@@ -424,6 +432,30 @@ impl Pool {
     }
 }
 
+/// Where workers send results.
+enum Tx<R> {
+    Unbounded(mpsc::Sender<Outcome<R>>),
+    Bounded(mpsc::SyncSender<Outcome<R>>),
+}
+
+impl<R> Clone for Tx<R> {
+    fn clone(&self) -> Self {
+        match self {
+            Tx::Unbounded(t) => Tx::Unbounded(t.clone()),
+            Tx::Bounded(t) => Tx::Bounded(t.clone()),
+        }
+    }
+}
+
+impl<R> Tx<R> {
+    fn send(&self, o: Outcome<R>) -> bool {
+        match self {
+            Tx::Unbounded(t) => t.send(o).is_ok(),
+            Tx::Bounded(t) => t.send(o).is_ok(),
+        }
+    }
+}
+
 struct MapShared<It, F> {
     items: crate::sync::Mutex<(usize, It)>,
     f: F,
@@ -434,7 +466,7 @@ where
     It: Iterator,
     F: Fn(It::Item) -> R,
 {
-    fn work(&self, tx: &mpsc::Sender<Outcome<R>>) {
+    fn work(&self, tx: &Tx<R>) {
         loop {
             let next = {
                 let mut g = self.items.lock().unwrap_or_else(|e| e.into_inner());
@@ -452,7 +484,7 @@ where
                 let Err(p) = r else { unreachable!() };
                 panic::resume_unwind(p);
             }
-            if tx.send((i, r)).is_err() {
+            if !tx.send((i, r)) {
                 return;
             }
         }
