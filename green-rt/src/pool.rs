@@ -11,10 +11,12 @@
 //!
 //! Both are handles: cloning gives another handle to the same group.
 //!
-//! `map`, `imap` and `imap_unordered` start up to `size` worker greenlets
-//! (each takes a pool slot) that pull items from the input and send back
-//! results: the same concurrency limit as one greenlet per item, without
-//! a greenlet spawn per item. A job that panics is reported and its
+//! `map`, `imap` and `imap_unordered` run jobs on worker greenlets (each
+//! takes a pool slot) that pull items from the input and send back
+//! results. A worker that takes a job while no other worker is idle starts
+//! one more, up to `size`: jobs that block get up to `size` of them
+//! running at once, as with one greenlet per item, and jobs that never
+//! block run on one worker without a spawn per item. A job that panics is reported and its
 //! panic re-raised in the caller when its result is due.
 
 use std::collections::{BTreeMap, HashMap};
@@ -402,14 +404,15 @@ impl Pool {
         F: Fn(It::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
-        let workers = items
-            .size_hint()
-            .1
-            .unwrap_or(usize::MAX)
-            .clamp(1, self.size());
         let shared = Arc::new(MapShared {
-            items: crate::sync::Mutex::new((0, items)),
+            state: crate::sync::Mutex::new(MapState {
+                next: 0,
+                items,
+                idle: 1,
+                workers: 1,
+            }),
             f,
+            pool: self.clone(),
         });
         let (tx, rx) = if lazy {
             let (tx, rx) = mpsc::sync_channel(self.size());
@@ -418,16 +421,11 @@ impl Pool {
             let (tx, rx) = mpsc::channel();
             (Tx::Unbounded(tx), rx)
         };
-        for n in 0..workers {
-            let shared = shared.clone();
-            let tx = tx.clone();
-            let work = move || shared.work(&tx);
-            if n == 0 {
-                self.spawn(work);
-            } else if self.try_spawn(work).is_none() {
-                break;
-            }
-        }
+        // One worker to start with (parking for a slot if the pool is
+        // full); each worker that takes a job while no other is idle
+        // starts another, up to the pool's size. Jobs that never block
+        // thus run on one worker, and blocking ones on up to `size`.
+        self.spawn(move || shared.work(&tx));
         rx
     }
 }
@@ -457,24 +455,58 @@ impl<R> Tx<R> {
 }
 
 struct MapShared<It, F> {
-    items: crate::sync::Mutex<(usize, It)>,
+    state: crate::sync::Mutex<MapState<It>>,
     f: F,
+    pool: Pool,
+}
+
+struct MapState<It> {
+    next: usize,
+    items: It,
+    /// Workers started and not running a job.
+    idle: usize,
+    workers: usize,
 }
 
 impl<It, F, R> MapShared<It, F>
 where
-    It: Iterator,
-    F: Fn(It::Item) -> R,
+    It: Iterator + Send + 'static,
+    F: Fn(It::Item) -> R + Send + Sync + 'static,
+    R: Send + 'static,
 {
-    fn work(&self, tx: &Tx<R>) {
+    fn work(self: &Arc<Self>, tx: &Tx<R>) {
+        let mut busy = false;
         loop {
-            let next = {
-                let mut g = self.items.lock().unwrap_or_else(|e| e.into_inner());
-                let i = g.0;
-                g.0 += 1;
-                g.1.next().map(|item| (i, item))
+            // The items' lock is green: pulling from `items` may block.
+            let (i, item, grow) = {
+                let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                if busy {
+                    s.idle += 1;
+                }
+                busy = true;
+                let Some(item) = s.items.next() else {
+                    s.idle -= 1;
+                    s.workers -= 1;
+                    return;
+                };
+                let i = s.next;
+                s.next += 1;
+                s.idle -= 1;
+                let grow = s.idle == 0 && s.workers < self.pool.size();
+                if grow {
+                    s.idle += 1;
+                    s.workers += 1;
+                }
+                (i, item, grow)
             };
-            let Some((i, item)) = next else { return };
+            if grow {
+                let (me, tx2) = (self.clone(), tx.clone());
+                if self.pool.try_spawn(move || me.work(&tx2)).is_none() {
+                    let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                    s.idle -= 1;
+                    s.workers -= 1;
+                }
+            }
             let r = panic::catch_unwind(AssertUnwindSafe(|| (self.f)(item)));
             if let Err(p) = &r
                 && p.is::<GreenletExit>()

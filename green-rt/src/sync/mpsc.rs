@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
 use super::waiter::{self, WaitQueue};
+use crate::hub;
 use crate::task::{self, Task};
 
 struct State<T> {
@@ -29,8 +30,10 @@ struct State<T> {
     cap: Option<usize>,
     senders: usize,
     receiver: bool,
-    /// The receiver (or a `Select` on it) parked for a message.
-    recv_waiter: Option<Arc<Task>>,
+    /// The task that last waited for a message (kept to save an `Arc`
+    /// clone per wait), and whether it is parked waiting now.
+    recv_task: Option<Arc<Task>>,
+    recv_parked: bool,
     /// Senders parked on a full (or rendezvous) channel.
     send_waiters: WaitQueue,
     /// Messages pushed and popped so far (for the rendezvous hand-off).
@@ -50,7 +53,8 @@ impl<T> Chan<T> {
                 cap,
                 senders: 1,
                 receiver: true,
-                recv_waiter: None,
+                recv_task: None,
+                recv_parked: false,
                 send_waiters: WaitQueue::new(),
                 pushed: 0,
                 popped: 0,
@@ -64,9 +68,30 @@ impl<T> State<T> {
     fn push(&mut self, t: T) {
         self.queue.push_back(t);
         self.pushed += 1;
-        if let Some(r) = self.recv_waiter.take() {
-            r.unpark();
+        self.wake_receiver();
+    }
+
+    #[inline]
+    fn wake_receiver(&mut self) {
+        if self.recv_parked {
+            self.recv_parked = false;
+            if let Some(r) = &self.recv_task {
+                r.unpark();
+            }
         }
+    }
+
+    /// Registers `task` as the parked receiver.
+    #[inline]
+    fn park_receiver(&mut self, task: &Arc<Task>) {
+        if !self
+            .recv_task
+            .as_ref()
+            .is_some_and(|t| Arc::ptr_eq(t, task))
+        {
+            self.recv_task = Some(task.clone());
+        }
+        self.recv_parked = true;
     }
 
     #[inline]
@@ -214,7 +239,7 @@ impl<T> SyncSender<T> {
             return Err(TrySendError::Disconnected(t));
         }
         let room = match s.cap {
-            Some(0) => s.pushed == s.popped && s.recv_waiter.is_some(),
+            Some(0) => s.pushed == s.popped && s.recv_parked,
             Some(cap) => s.queue.len() < cap,
             None => true,
         };
@@ -269,7 +294,7 @@ impl<T> Receiver<T> {
         struct Unregister<'a, T>(&'a Chan<T>);
         impl<T> Drop for Unregister<'_, T> {
             fn drop(&mut self) {
-                waiter::lock(&self.0.state).recv_waiter = None;
+                waiter::lock(&self.0.state).recv_parked = false;
             }
         }
         let mut s = waiter::lock(&self.chan.state);
@@ -281,10 +306,10 @@ impl<T> Receiver<T> {
                 return Err(RecvTimeoutError::Disconnected);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                s.recv_waiter = None;
+                s.recv_parked = false;
                 return Err(RecvTimeoutError::Timeout);
             }
-            s.recv_waiter = Some(task::current());
+            s.park_receiver(hub::hub().current_task());
             drop(s);
             // Unwinding (kill, timeout) unregisters; the normal path does
             // not need to.
@@ -322,13 +347,13 @@ impl<T> Receiver<T> {
         if !s.queue.is_empty() || s.senders == 0 {
             return false;
         }
-        s.recv_waiter = Some(task.clone());
+        s.park_receiver(task);
         true
     }
 
     /// Undoes [`register`](Self::register).
     pub(crate) fn unregister(&self) {
-        waiter::lock(&self.chan.state).recv_waiter = None;
+        waiter::lock(&self.chan.state).recv_parked = false;
     }
 }
 
@@ -353,10 +378,8 @@ impl<T> Clone for SyncSender<T> {
 fn drop_sender<T>(chan: &Chan<T>) {
     let mut s = waiter::lock(&chan.state);
     s.senders -= 1;
-    if s.senders == 0
-        && let Some(r) = s.recv_waiter.take()
-    {
-        r.unpark();
+    if s.senders == 0 {
+        s.wake_receiver();
     }
 }
 
