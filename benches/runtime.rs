@@ -1,1 +1,326 @@
-fn main() {}
+//! Runtime benchmarks: greenlets against tokio current_thread tasks and std
+//! threads, in one run, reported as ratios.
+//!
+//! ```text
+//! cargo bench --bench runtime            # the comparisons
+//! cargo bench --bench runtime -- million # 1 000 000 sleeping greenlets
+//! ```
+//!
+//! `million` raises `vm.max_map_count` to 2 100 000 (it must run as root)
+//! and puts the old value back at the end; it says so when it does.
+//!
+//! Each figure is the best of several rounds: the machine is shared and
+//! noisy, so compare the ratios, not the absolute times.
+
+use std::time::{Duration, Instant};
+
+const ROUNDS: usize = 5;
+
+/// Best time per operation over `ROUNDS` rounds of `f`, which performs `n`
+/// operations.
+fn per_op(n: usize, mut f: impl FnMut()) -> Duration {
+    (0..ROUNDS)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed() / n as u32
+        })
+        .min()
+        .unwrap()
+}
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize
+}
+
+fn fmt(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns >= 10_000 {
+        format!("{:.1} µs", ns as f64 / 1000.0)
+    } else {
+        format!("{ns} ns")
+    }
+}
+
+fn row(what: &str, green: Duration, tokio: Duration, std: Option<Duration>) {
+    let ratio = green.as_secs_f64() / tokio.as_secs_f64();
+    let std = std.map(fmt).unwrap_or_else(|| "-".into());
+    println!(
+        "{what:<34} {:>10} {:>10} {:>10} {:>8.2}x",
+        fmt(green),
+        fmt(tokio),
+        std,
+        ratio
+    );
+}
+
+fn spawn_join_one_at_a_time() {
+    let n = 100_000;
+    let green = per_op(n, || {
+        for i in 0..n {
+            let h = green::thread::spawn(move || i);
+            assert_eq!(h.join().unwrap(), i);
+        }
+    });
+    let rt = tokio_rt();
+    let tokio = per_op(n, || {
+        rt.block_on(async {
+            for i in 0..n {
+                let h = tokio::spawn(async move { i });
+                assert_eq!(h.await.unwrap(), i);
+            }
+        })
+    });
+    let m = 2_000;
+    let std = per_op(m, || {
+        for i in 0..m {
+            let h = std::thread::spawn(move || i);
+            assert_eq!(h.join().unwrap(), i);
+        }
+    });
+    row("spawn+join, one at a time", green, tokio, Some(std));
+}
+
+/// Raises `vm.max_map_count` to at least `want` until dropped, saying so.
+struct MapCountRaised(Option<String>);
+
+const MAP_COUNT: &str = "/proc/sys/vm/max_map_count";
+
+fn raise_map_count(want: usize) -> MapCountRaised {
+    let old = std::fs::read_to_string(MAP_COUNT)
+        .unwrap()
+        .trim()
+        .to_string();
+    if old.parse::<usize>().unwrap() >= want {
+        return MapCountRaised(None);
+    }
+    println!("(raising vm.max_map_count from {old} to {want} for this case; needs root)");
+    std::fs::write(MAP_COUNT, want.to_string()).expect("raise vm.max_map_count (run as root)");
+    MapCountRaised(Some(old))
+}
+
+impl Drop for MapCountRaised {
+    fn drop(&mut self) {
+        if let Some(old) = self.0.take() {
+            std::fs::write(MAP_COUNT, &old).unwrap();
+            println!("(vm.max_map_count restored to {old})");
+        }
+    }
+}
+
+fn spawn_all_then_join() {
+    let n = 100_000;
+    let green = per_op(n, || {
+        let hs: Vec<_> = (0..n).map(|i| green::thread::spawn(move || i)).collect();
+        for (i, h) in hs.into_iter().enumerate() {
+            assert_eq!(h.join().unwrap(), i);
+        }
+    });
+    let rt = tokio_rt();
+    let tokio = per_op(n, || {
+        rt.block_on(async {
+            let hs: Vec<_> = (0..n).map(|i| tokio::spawn(async move { i })).collect();
+            for (i, h) in hs.into_iter().enumerate() {
+                assert_eq!(h.await.unwrap(), i);
+            }
+        })
+    });
+    let m = 2_000;
+    let std = per_op(m, || {
+        let hs: Vec<_> = (0..m).map(|i| std::thread::spawn(move || i)).collect();
+        for (i, h) in hs.into_iter().enumerate() {
+            assert_eq!(h.join().unwrap(), i);
+        }
+    });
+    row("spawn 100k, then join all", green, tokio, Some(std));
+}
+
+fn yield_switch() {
+    let n = 1_000_000;
+    // Two greenlets each yield n times: 2n switches.
+    let green = per_op(2 * n, || {
+        let a = green::thread::spawn(move || {
+            for _ in 0..n {
+                green::thread::yield_now();
+            }
+        });
+        let b = green::thread::spawn(move || {
+            for _ in 0..n {
+                green::thread::yield_now();
+            }
+        });
+        a.join().unwrap();
+        b.join().unwrap();
+    });
+    let rt = tokio_rt();
+    let tokio = per_op(2 * n, || {
+        rt.block_on(async {
+            let a = tokio::spawn(async move {
+                for _ in 0..n {
+                    tokio::task::yield_now().await;
+                }
+            });
+            let b = tokio::spawn(async move {
+                for _ in 0..n {
+                    tokio::task::yield_now().await;
+                }
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+        })
+    });
+    row("yield switch (2 yielding)", green, tokio, None);
+}
+
+fn idle_memory() {
+    let n = 10_000;
+    // tokio first: its tasks live on the heap, which must not be able to
+    // reuse memory the others freed.
+    let rt = tokio_rt();
+    let tokio = rt.block_on(async {
+        let before = rss_bytes();
+        let hs: Vec<_> = (0..n)
+            .map(|_| tokio::spawn(tokio::time::sleep(Duration::from_secs(3600))))
+            .collect();
+        tokio::task::yield_now().await;
+        let per = (rss_bytes() - before) / n;
+        for h in hs {
+            h.abort();
+        }
+        per
+    });
+    drop(rt);
+
+    let before = rss_bytes();
+    let hs: Vec<_> = (0..n)
+        .map(|_| green::thread::spawn(|| green::thread::sleep(Duration::from_secs(3600))))
+        .collect();
+    green::thread::yield_now(); // every greenlet is now asleep
+    let green = (rss_bytes() - before) / n;
+    for h in &hs {
+        h.kill();
+    }
+    for h in hs {
+        let _ = h.join();
+    }
+
+    let m = 2_000;
+    let stop = std::sync::Arc::new(std::sync::Barrier::new(m + 1));
+    let before = rss_bytes();
+    let hs: Vec<_> = (0..m)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                stop.wait();
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let std = (rss_bytes() - before) / m;
+    stop.wait();
+    for h in hs {
+        h.join().unwrap();
+    }
+    println!(
+        "{:<34} {:>10} {:>10} {:>10} {:>8.2}x",
+        "RSS per idle sleeper (10k; std 2k)",
+        format!("{:.1} KiB", green as f64 / 1024.0),
+        format!("{:.1} KiB", tokio as f64 / 1024.0),
+        format!("{:.1} KiB", std as f64 / 1024.0),
+        green as f64 / tokio.max(1) as f64
+    );
+}
+
+fn timers() {
+    let n = 100_000;
+    // Every sleeper wakes within 0..100 ms; the cost is arming, holding and
+    // firing 100k timers plus the 100 ms itself, the same for both.
+    let green = per_op(n, || {
+        let hs: Vec<_> = (0..n)
+            .map(|i| {
+                green::thread::spawn(move || {
+                    green::thread::sleep(Duration::from_millis((i % 100) as u64))
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    });
+    let rt = tokio_rt();
+    let tokio = per_op(n, || {
+        rt.block_on(async {
+            let hs: Vec<_> = (0..n)
+                .map(|i| tokio::spawn(tokio::time::sleep(Duration::from_millis((i % 100) as u64))))
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        })
+    });
+    row("100k concurrent timers (per timer)", green, tokio, None);
+}
+
+fn million() {
+    let n = 1_000_000;
+    let _raised = raise_map_count(2 * n + 100_000);
+    let t = Instant::now();
+    let before = rss_bytes();
+    let hs: Vec<_> = (0..n)
+        .map(|_| green::thread::spawn(|| green::thread::sleep(Duration::from_secs(3600))))
+        .collect();
+    green::thread::yield_now();
+    let rss = rss_bytes() - before;
+    let spawned = t.elapsed();
+    println!(
+        "{} greenlets asleep at once: spawned in {:.2?}, {:.1} KiB RSS each, {:.2} GiB in all",
+        hs.len(),
+        spawned,
+        rss as f64 / n as f64 / 1024.0,
+        rss as f64 / (1u64 << 30) as f64
+    );
+    let t = Instant::now();
+    for h in &hs {
+        h.kill();
+    }
+    for h in hs {
+        let _ = h.join();
+    }
+    println!("killed and joined them in {:.2?}", t.elapsed());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "million") {
+        million();
+        return;
+    }
+    // `cargo test --benches` runs this with --bench absent: keep it quick.
+    if !args.iter().any(|a| a == "--bench") {
+        println!("runtime bench: run with `cargo bench --bench runtime`");
+        return;
+    }
+    // 100 000 sleeping greenlets need 200 000 memory maps; raised before the
+    // hub starts, so its stack pool is sized for them too.
+    let _raised = raise_map_count(250_000);
+    println!(
+        "{:<34} {:>10} {:>10} {:>10} {:>9}",
+        "", "green", "tokio", "std", "green/tokio"
+    );
+    // Memory first, while the allocator holds no freed memory of the others.
+    idle_memory();
+    spawn_join_one_at_a_time();
+    spawn_all_then_join();
+    yield_switch();
+    timers();
+}

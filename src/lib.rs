@@ -8,7 +8,7 @@
 //! paths into those std modules are rewritten at compile time to the green
 //! mirrors below. Nothing else in the program changes.
 //!
-//! ```ignore
+//! ```
 //! use std::time::Duration;
 //!
 //! #[green::main]
@@ -27,8 +27,7 @@
 //! The std mirrors can also be used directly, without the macros:
 //! [`thread`], [`time`], and the runtime's own [`runtime`] module.
 
-// The macros are re-exported once green-macros provides them:
-// pub use green_macros::{main, patch, test};
+pub use green_macros::{main, patch, test};
 pub use green_rt::*;
 
 /// Support items for the code the macros generate. Not public API: it may

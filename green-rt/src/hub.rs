@@ -74,13 +74,28 @@ impl Remote {
 
 type Co = Coroutine<(), (), (), GreenStack>;
 
+/// What a greenlet runs: its body, or, if it cannot get a stack, what
+/// reports that instead.
+pub(crate) trait Start {
+    /// Runs the greenlet's body on its own stack.
+    fn run(self: Box<Self>);
+    /// The greenlet could not start: no stack could be mapped.
+    fn fail(self: Box<Self>, err: io::Error);
+}
+
+/// A greenlet's body and stack size, until it starts.
+type Pending = (Box<dyn Start>, Option<usize>);
+
 /// A greenlet as its hub holds it.
 pub(crate) struct Greenlet {
+    /// The coroutine, once the greenlet has started.
     co: UnsafeCell<Option<Co>>,
+    /// The body and stack size, until the greenlet starts.
+    start: Cell<Option<Pending>>,
     pub(crate) task: Arc<Task>,
     yielder: Cell<*const Yielder<(), ()>>,
     pub(crate) locals: Locals,
-    guard: (usize, usize),
+    guard: Cell<(usize, usize)>,
 }
 
 /// Counters of one hub, for tests and monitoring.
@@ -109,6 +124,8 @@ pub(crate) struct Hub {
     free_slots: RefCell<Vec<usize>>,
     live: Cell<usize>,
     current: Cell<usize>,
+    /// The running greenlet's task (null on the root context).
+    current_task: Cell<*const Arc<Task>>,
     yielder: Cell<*const Yielder<(), ()>>,
     timers: RefCell<Timers>,
     due: RefCell<Vec<Action>>,
@@ -182,13 +199,13 @@ fn init() -> &'static Hub {
 
 /// Wakes a task whose state just went from parked to notified.
 pub(crate) fn schedule(task: &Arc<Task>) {
-    if let Some(hub) = try_hub() {
-        if Arc::ptr_eq(&hub.remote, &task.hub) {
-            if task.slot != ROOT {
-                hub.ready.borrow_mut().push_back(task.slot);
-            }
-            return;
+    if let Some(hub) = try_hub()
+        && Arc::ptr_eq(&hub.remote, &task.hub)
+    {
+        if task.slot != ROOT {
+            hub.ready.borrow_mut().push_back(task.slot);
         }
+        return;
     }
     task.hub.push(task.clone());
 }
@@ -214,6 +231,7 @@ impl Hub {
             free_slots: RefCell::new(Vec::new()),
             live: Cell::new(0),
             current: Cell::new(ROOT),
+            current_task: Cell::new(ptr::null()),
             yielder: Cell::new(ptr::null()),
             timers: RefCell::new(Timers::default()),
             due: RefCell::new(Vec::new()),
@@ -233,12 +251,13 @@ impl Hub {
     /// The running waiter.
     #[inline]
     pub(crate) fn current_task(&self) -> &Arc<Task> {
-        let slot = self.current.get();
-        if slot == ROOT {
+        let t = self.current_task.get();
+        if t.is_null() {
             return &self.root;
         }
-        let g = self.greenlet(slot);
-        &g.task
+        // SAFETY: set by `resume` to the running greenlet's task, inside its
+        // boxed record, which outlives the run; cleared when it suspends.
+        unsafe { &*t }
     }
 
     /// Whether the root context (not a greenlet) is running.
@@ -284,18 +303,19 @@ impl Hub {
         self.stacks.borrow_mut().set_default_size(size);
     }
 
-    /// Starts a greenlet running `f`; it runs when the loop reaches it.
-    pub(crate) fn spawn<F>(
+    /// Queues a greenlet that will run `start`.
+    ///
+    /// Its stack is taken from the pool when it first runs, so greenlets
+    /// spawned in a burst and run one after another share a few stacks. So
+    /// that running out of memory maps is still reported here, a stack is
+    /// mapped now when the pool has none of the right size.
+    pub(crate) fn spawn(
         &self,
         name: Option<Box<str>>,
         stack_size: Option<usize>,
-        f: F,
-    ) -> io::Result<Arc<Task>>
-    where
-        F: FnOnce() + 'static,
-    {
-        let stack = self.stacks.borrow_mut().get(stack_size)?;
-        let guard = stack.guard();
+        start: Box<dyn Start>,
+    ) -> io::Result<Arc<Task>> {
+        self.stacks.borrow_mut().reserve(stack_size)?;
         let slot = match self.free_slots.borrow_mut().pop() {
             Some(slot) => slot,
             None => {
@@ -305,28 +325,49 @@ impl Hub {
             }
         };
         let task = Arc::new(Task::new(self.remote.clone(), slot, name));
+        self.greenlets.borrow_mut()[slot] = Some(Box::new(Greenlet {
+            co: UnsafeCell::new(None),
+            start: Cell::new(Some((start, stack_size))),
+            task: task.clone(),
+            yielder: Cell::new(ptr::null()),
+            locals: Locals::default(),
+            guard: Cell::new((0, 0)),
+        }));
+        self.live.set(self.live.get() + 1);
+        self.ready.borrow_mut().push_back(slot);
+        Ok(task)
+    }
+
+    /// Makes the coroutine of a greenlet that runs for the first time.
+    /// `false` if no stack could be had (the greenlet has then failed).
+    fn start(&self, slot: usize, g: &Greenlet) -> bool {
+        let Some((start, stack_size)) = g.start.take() else {
+            return true;
+        };
+        let stack = match self.stacks.borrow_mut().get(stack_size) {
+            Ok(stack) => stack,
+            Err(e) => {
+                start.fail(e);
+                return false;
+            }
+        };
+        g.guard.set(stack.guard());
         let co = Coroutine::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
             let hub = hub();
             hub.yielder.set(y);
             hub.greenlet(slot).yielder.set(y);
             // The thread layer catches the user's panics itself; this guard
             // keeps anything else from unwinding into the hub.
-            let _ = panic::catch_unwind(AssertUnwindSafe(f));
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || start.run()));
             // Greenlet-local values are dropped here, on the greenlet, as
             // std drops thread-locals on their thread.
             let locals = hub.greenlet(slot).locals.take();
             let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(locals)));
         });
-        self.greenlets.borrow_mut()[slot] = Some(Box::new(Greenlet {
-            co: UnsafeCell::new(Some(co)),
-            task: task.clone(),
-            yielder: Cell::new(ptr::null()),
-            locals: Locals::default(),
-            guard,
-        }));
-        self.live.set(self.live.get() + 1);
-        self.ready.borrow_mut().push_back(slot);
-        Ok(task)
+        // SAFETY: only the loop touches `co`, and the greenlet is not
+        // running (it never ran).
+        unsafe { *g.co.get() = Some(co) };
+        true
     }
 
     fn resume(&self, slot: usize) {
@@ -336,15 +377,22 @@ impl Hub {
         };
         // SAFETY: see `greenlet`; the record stays until `finish` below.
         let g = unsafe { &*g };
+        // SAFETY: only the loop touches `co`, and the greenlet is not running.
+        if unsafe { (*g.co.get()).is_none() } && !self.start(slot, g) {
+            self.finish(slot);
+            return;
+        }
         self.current.set(slot);
+        self.current_task.set(&g.task);
         self.yielder.set(g.yielder.get());
-        signal::enter(g.guard, &g.task);
+        signal::enter(g.guard.get(), &g.task);
         // SAFETY: only the loop, on the root context, touches `co`, and it
         // resumes one greenlet at a time, so this is the only reference.
         let co = unsafe { &mut *g.co.get() };
         let result = co.as_mut().expect("resumed a finished greenlet").resume(());
         signal::leave();
         self.current.set(ROOT);
+        self.current_task.set(ptr::null());
         self.yielder.set(ptr::null());
         if let CoroutineResult::Return(()) = result {
             self.finish(slot);
@@ -443,10 +491,10 @@ impl Hub {
         }
         {
             let mut events = self.events.borrow_mut();
-            if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    panic!("green: the hub's poll failed: {e}");
-                }
+            if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout)
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                panic!("green: the hub's poll failed: {e}");
             }
             for event in events.iter() {
                 if event.token() == WAKER {

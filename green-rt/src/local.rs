@@ -180,10 +180,10 @@ impl<T: 'static> LocalKey<RefCell<T>> {
 ///
 /// ```
 /// use std::cell::Cell;
-/// green::thread_local!(static COUNT: Cell<u32> = Cell::new(0));
+/// green_rt::thread_local!(static COUNT: Cell<u32> = Cell::new(0));
 ///
 /// COUNT.set(1);
-/// let h = green::thread::spawn(|| COUNT.get());
+/// let h = green_rt::thread::spawn(|| COUNT.get());
 /// assert_eq!(h.join().unwrap(), 0);
 /// assert_eq!(COUNT.get(), 1);
 /// ```

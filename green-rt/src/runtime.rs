@@ -10,10 +10,10 @@ pub use crate::hub::HubStats;
 /// Options of the runtime, applied to the current thread's hub.
 ///
 /// ```
-/// let answer = green::runtime::Builder::new()
+/// let answer = green_rt::runtime::Builder::new()
 ///     .stack_size(128 * 1024)
 ///     .run(|| {
-///         let h = green::thread::spawn(|| 6 * 7);
+///         let h = green_rt::thread::spawn(|| 6 * 7);
 ///         h.join().unwrap()
 ///     });
 /// assert_eq!(answer, 42);

@@ -20,10 +20,9 @@ use std::sync::OnceLock;
 use crate::task::Task;
 
 thread_local! {
-    /// Guard region `[lo, hi)` of the greenlet running on this thread.
-    static GUARD: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
-    /// Name (pointer, length) and id of the greenlet running on this thread.
-    static NAME: Cell<(*const u8, usize, u64)> = const { Cell::new((std::ptr::null(), 0, 0)) };
+    /// Guard region `[lo, hi)` and task of the greenlet running on this
+    /// thread; an empty region on the root context.
+    static CURRENT: Cell<(usize, usize, *const Task)> = const { Cell::new((0, 0, std::ptr::null())) };
     static ALTSTACK: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -41,18 +40,13 @@ static PREVIOUS: OnceLock<Previous> = OnceLock::new();
 /// Records the greenlet about to run on this thread.
 #[inline]
 pub(crate) fn enter(guard: (usize, usize), task: &Task) {
-    GUARD.with(|g| g.set(guard));
-    let (p, n) = match &task.name {
-        Some(name) => (name.as_ptr(), name.len()),
-        None => ("<unnamed>".as_ptr(), "<unnamed>".len()),
-    };
-    NAME.with(|c| c.set((p, n, task.id)));
+    CURRENT.with(|c| c.set((guard.0, guard.1, task)));
 }
 
 /// Records that the root context runs again.
 #[inline]
 pub(crate) fn leave() {
-    GUARD.with(|g| g.set((0, 0)));
+    CURRENT.with(|c| c.set((0, 0, std::ptr::null())));
 }
 
 /// Installs the handler (once per process) and an alternate signal stack
@@ -143,16 +137,16 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers, and
     // si_addr is defined for SIGSEGV and SIGBUS.
     let addr = unsafe { (*info).si_addr() } as usize;
-    let (lo, hi) = GUARD.with(|g| g.get());
-    if lo <= addr && addr < hi {
-        let (p, n, id) = NAME.with(|c| c.get());
-        // SAFETY: the name belongs to the running greenlet's task, which
-        // its hub keeps alive while the greenlet runs.
-        let name = unsafe { std::slice::from_raw_parts(p, n) };
+    let (lo, hi, task) = CURRENT.with(|c| c.get());
+    if lo <= addr && addr < hi && !task.is_null() {
+        // SAFETY: the task of the running greenlet, which its hub keeps
+        // alive while the greenlet runs (and it is running: it faulted).
+        let task = unsafe { &*task };
+        let name = task.name.as_deref().unwrap_or("<unnamed>");
         write_stderr(b"\nthread '");
-        write_stderr(name);
+        write_stderr(name.as_bytes());
         write_stderr(b"' (greenlet ");
-        write_u64(id);
+        write_u64(task.id);
         write_stderr(
             b") has overflowed its stack\nfatal runtime error: stack overflow, aborting\n",
         );

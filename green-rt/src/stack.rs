@@ -20,17 +20,29 @@
 //!
 //! The pool keeps finished stacks for reuse, so spawning in the steady state
 //! costs no system call. Up to [`HOT_STACKS`] are kept as they are; up to
-//! [`POOLED_STACKS`] more are kept with their pages handed back to the kernel
-//! (`madvise(MADV_DONTNEED)`); beyond that they are unmapped.
+//! a quarter of `vm.max_map_count` in all are kept with their pages handed
+//! back to the kernel (`madvise(MADV_DONTNEED)`); beyond that they are
+//! unmapped.
 
 use std::io;
 
 use corosensei::stack::{Stack, StackPointer};
 
 /// Stacks kept in the pool with their pages resident.
-pub(crate) const HOT_STACKS: usize = 256;
-/// Stacks kept in the pool at most (the cold ones with their pages released).
-pub(crate) const POOLED_STACKS: usize = 4096;
+pub(crate) const HOT_STACKS: usize = 1024;
+
+/// Stacks kept in the pool at most (the cold ones with their pages
+/// released): a quarter of `vm.max_map_count` (each takes two maps), so the
+/// pool holds at most half of the process's map budget, within
+/// `[HOT_STACKS, 1 048 576]`. Pooled stacks are reused before any new one
+/// is mapped, so they never keep this hub from reaching the limit.
+fn pooled_stacks() -> usize {
+    let limit = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(65_530);
+    (limit / 4).clamp(HOT_STACKS, 1 << 20)
+}
 /// Size of the guard region below every stack.
 pub(crate) const GUARD_SIZE: usize = 16 * 1024;
 /// The smallest stack a greenlet can have.
@@ -185,12 +197,15 @@ pub(crate) struct StackPool {
     size: usize,
     /// Stacks mapped so far (for statistics and tests).
     mapped: usize,
+    /// Bound on `hot.len() + cold.len()`.
+    bound: usize,
 }
 
 impl StackPool {
     pub(crate) fn new(size: usize) -> StackPool {
         StackPool {
             size: size.max(MIN_STACK_SIZE).next_multiple_of(page_size()),
+            bound: pooled_stacks(),
             ..StackPool::default()
         }
     }
@@ -228,6 +243,29 @@ impl StackPool {
         Ok(stack)
     }
 
+    /// Makes sure a stack of `size` can be had without mapping one, mapping
+    /// it now if needed, so that running out is reported early.
+    pub(crate) fn reserve(&mut self, size: Option<usize>) -> io::Result<()> {
+        let want = size
+            .map(|s| s.max(MIN_STACK_SIZE).next_multiple_of(page_size()))
+            .unwrap_or(self.size);
+        let have = if want == self.size {
+            !self.hot.is_empty() || !self.cold.is_empty()
+        } else {
+            self.other.iter().any(|s| s.size() == want)
+        };
+        if !have {
+            let stack = GreenStack::new(want)?;
+            self.mapped += 1;
+            if want == self.size {
+                self.hot.push(stack)
+            } else {
+                self.other.push(stack)
+            }
+        }
+        Ok(())
+    }
+
     /// Takes back the stack of a finished greenlet.
     pub(crate) fn put(&mut self, stack: GreenStack) {
         if stack.size() != self.size {
@@ -238,7 +276,7 @@ impl StackPool {
         }
         if self.hot.len() < HOT_STACKS {
             self.hot.push(stack);
-        } else if self.cold.len() < POOLED_STACKS - HOT_STACKS {
+        } else if self.hot.len() + self.cold.len() < self.bound {
             stack.release_pages();
             self.cold.push(stack);
         }

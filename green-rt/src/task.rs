@@ -142,10 +142,10 @@ pub(crate) fn current() -> Arc<Task> {
 pub(crate) fn check_interrupt() {
     let hub = hub::hub();
     let task = hub.current_task();
-    if task.is_interrupted() {
-        if let Some(payload) = task.take_interrupt() {
-            panic::resume_unwind(payload);
-        }
+    if task.is_interrupted()
+        && let Some(payload) = task.take_interrupt()
+    {
+        panic::resume_unwind(payload);
     }
 }
 

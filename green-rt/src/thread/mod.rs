@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 pub use std::thread::{Result, available_parallelism, panicking};
 
-use crate::hub;
+use crate::hub::{self, Start};
 pub use crate::local::{AccessError, LocalKey};
 pub use crate::task::GreenletExit;
 use crate::task::{self, Task};
@@ -113,10 +113,23 @@ pub fn sleep_until(deadline: Instant) {
     }
 }
 
+/// Sleeps for `ms` milliseconds; std's deprecated `sleep_ms`.
+#[deprecated(note = "replaced by `green::thread::sleep`, as in std")]
+pub fn sleep_ms(ms: u32) {
+    sleep(Duration::from_millis(ms.into()));
+}
+
+/// Parks for at most `ms` milliseconds; std's deprecated
+/// `park_timeout_ms`.
+#[deprecated(note = "replaced by `green::thread::park_timeout`, as in std")]
+pub fn park_timeout_ms(ms: u32) {
+    park_timeout(Duration::from_millis(ms.into()));
+}
+
 /// Lets every other ready greenlet run once before the current one
 /// continues.
 pub fn yield_now() {
-    task::check_interrupt();
+    // A kill that arrived before is seen on the way out as well.
     hub::hub().yield_now();
     task::check_interrupt();
 }
@@ -288,7 +301,7 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn_unchecked(f)
+        self.spawn_static(f)
     }
 
     /// As [`spawn`](Self::spawn), without `Send`: the greenlet stays on this
@@ -298,7 +311,38 @@ impl Builder {
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
-        self.spawn_unchecked(f)
+        self.spawn_static(f)
+    }
+
+    /// Spawns a greenlet without the `'static` bounds; mirrors
+    /// [`std::thread::Builder::spawn_unchecked`].
+    ///
+    /// # Safety
+    ///
+    /// As std's: the caller must make sure the greenlet finishes (is
+    /// joined) before anything `f` or its result borrows is dropped.
+    pub unsafe fn spawn_unchecked<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        let packet: Arc<Packet<'_, T>> = new_packet(None);
+        let main: Box<dyn Start + '_> = Box::new(GreenletMain {
+            f,
+            packet: packet.clone(),
+        });
+        // SAFETY: the caller promises that everything `f` and `T` borrow
+        // outlives the greenlet (this fn's contract).
+        let main: Box<dyn Start + 'static> = unsafe { std::mem::transmute(main) };
+        // SAFETY: the packet's lifetime parameter only marks borrows, which
+        // the same contract covers.
+        let packet: Arc<Packet<'static, T>> = unsafe { std::mem::transmute(packet) };
+        let task =
+            hub::hub().spawn(self.name.map(String::into_boxed_str), self.stack_size, main)?;
+        Ok(JoinHandle {
+            packet,
+            thread: Thread { task },
+        })
     }
 
     /// Spawns a scoped greenlet; mirrors
@@ -314,12 +358,15 @@ impl Builder {
     {
         scope.data.increment();
         let packet = new_packet(Some(scope.data.clone()));
-        let main: Box<dyn FnOnce() + 'scope> = Box::new(greenlet_main(f, packet.clone()));
+        let main: Box<dyn Start + 'scope> = Box::new(GreenletMain {
+            f,
+            packet: packet.clone(),
+        });
         // SAFETY: `scope` does not return before every greenlet spawned in
         // it has finished and dropped its packet (`ScopeData::running`
         // reaches zero only then, and that wait cannot be interrupted), so
         // nothing borrowed for 'scope is used after 'scope ends.
-        let main: Box<dyn FnOnce() + 'static> = unsafe { std::mem::transmute(main) };
+        let main: Box<dyn Start + 'static> = unsafe { std::mem::transmute(main) };
         match hub::hub().spawn(self.name.map(String::into_boxed_str), self.stack_size, main) {
             Ok(task) => Ok(ScopedJoinHandle {
                 packet,
@@ -334,13 +381,16 @@ impl Builder {
         }
     }
 
-    fn spawn_unchecked<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    fn spawn_static<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
         let packet = new_packet(None);
-        let main = greenlet_main(f, packet.clone());
+        let main = Box::new(GreenletMain {
+            f,
+            packet: packet.clone(),
+        });
         let task =
             hub::hub().spawn(self.name.map(String::into_boxed_str), self.stack_size, main)?;
         Ok(JoinHandle {
@@ -364,18 +414,30 @@ fn new_packet<'scope, T>(scope: Option<Arc<ScopeData>>) -> Arc<Packet<'scope, T>
 
 /// The body of a greenlet: run `f`, catching its panic, and hand the result
 /// to the packet.
-fn greenlet_main<'scope, F, T>(f: F, packet: Arc<Packet<'scope, T>>) -> impl FnOnce() + 'scope
+struct GreenletMain<'scope, F, T> {
+    f: F,
+    packet: Arc<Packet<'scope, T>>,
+}
+
+impl<'scope, F, T> Start for GreenletMain<'scope, F, T>
 where
     F: FnOnce() -> T + 'scope,
     T: 'scope,
 {
-    move || {
+    fn run(self: Box<Self>) {
+        let GreenletMain { f, packet } = *self;
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             // Killed before it started: never run `f`.
             task::check_interrupt();
             f()
         }));
         packet.complete(result);
+    }
+
+    fn fail(self: Box<Self>, err: io::Error) {
+        let msg = format!("failed to spawn thread: {err}");
+        eprintln!("green: a greenlet could not start: {msg}");
+        self.packet.complete(Err(Box::new(msg)));
     }
 }
 

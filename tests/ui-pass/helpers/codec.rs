@@ -1,0 +1,4 @@
+pub fn greet(name: &str) -> String {
+    std::thread::yield_now();
+    format!("hello, {name}")
+}

@@ -1,0 +1,5 @@
+mod codec;
+
+pub fn spawn_greeter(name: &'static str) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || codec::greet(name))
+}

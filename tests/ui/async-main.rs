@@ -1,0 +1,2 @@
+#[green::main]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[green::test]
+async fn works() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[green::main(crate = "my green")]
+fn main() {}

@@ -1,0 +1,2 @@
+#[green::main(workers = 2, workers = 4)]
+fn main() {}

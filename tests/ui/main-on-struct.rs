@@ -1,0 +1,4 @@
+#[green::main]
+struct Main;
+
+fn main() {}

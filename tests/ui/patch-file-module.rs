@@ -1,0 +1,4 @@
+#[green::patch]
+mod server;
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[green::patch]
+#[path = "no-such-file.rs"]
+mod server {}
+
+fn main() {}

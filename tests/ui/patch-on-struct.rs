@@ -1,0 +1,6 @@
+#[green::patch]
+struct Server {
+    listener: std::net::TcpListener,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[green::patch(workers = 2)]
+mod server {}
+
+fn main() {}

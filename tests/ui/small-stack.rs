@@ -1,0 +1,2 @@
+#[green::main(stack_size = 4096)]
+fn main() {}

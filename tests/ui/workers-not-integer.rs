@@ -1,0 +1,2 @@
+#[green::main(workers = "4")]
+fn main() {}
