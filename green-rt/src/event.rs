@@ -15,11 +15,11 @@ use crate::sync::waiter::{self, WaitQueue};
 /// waiter, and later waits return at once until `clear`.
 ///
 /// ```
-/// use green::event::Event;
+/// use green_rt::event::Event;
 ///
 /// let ev = Event::new();
 /// let ev2 = ev.clone();
-/// let h = green::thread::spawn(move || ev2.wait());
+/// let h = green_rt::thread::spawn(move || ev2.wait());
 /// ev.set();
 /// assert!(h.join().unwrap());
 /// ```

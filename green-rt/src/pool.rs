@@ -231,7 +231,7 @@ impl fmt::Debug for Group {
 /// `GreenPool`); see the [module](self).
 ///
 /// ```
-/// use green::pool::Pool;
+/// use green_rt::pool::Pool;
 ///
 /// let pool = Pool::new(10);
 /// let squares = pool.map(|x: u64| x * x, 0..100);

@@ -12,7 +12,7 @@
 //! queue parks until something is put, as in gevent.
 //!
 //! ```
-//! use green::queue::Queue;
+//! use green_rt::queue::Queue;
 //!
 //! let q = Queue::bounded(2);
 //! q.put(1);

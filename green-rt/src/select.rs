@@ -8,8 +8,8 @@
 //! `try_recv` (or `recv`, which will not park then).
 //!
 //! ```
-//! use green::select::Select;
-//! use green::sync::mpsc::channel;
+//! use green_rt::select::Select;
+//! use green_rt::sync::mpsc::channel;
 //!
 //! let (tx1, rx1) = channel::<i32>();
 //! let (tx2, rx2) = channel::<&str>();

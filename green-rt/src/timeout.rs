@@ -12,10 +12,10 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use green::timeout::{with_timeout, Elapsed};
+//! use green_rt::timeout::{with_timeout, Elapsed};
 //!
 //! let r = with_timeout(Duration::from_millis(10), || {
-//!     green::thread::sleep(Duration::from_secs(10));
+//!     green_rt::thread::sleep(Duration::from_secs(10));
 //! });
 //! assert!(matches!(r, Err(Elapsed { .. })));
 //! ```

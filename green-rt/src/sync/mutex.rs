@@ -130,13 +130,13 @@ impl RawMutex {
 /// across other green blocking calls (the hub keeps running).
 ///
 /// ```
-/// use green::sync::{Arc, Mutex};
+/// use green_rt::sync::{Arc, Mutex};
 ///
 /// let m = Arc::new(Mutex::new(0));
 /// let hs: Vec<_> = (0..10)
 ///     .map(|_| {
 ///         let m = m.clone();
-///         green::thread::spawn(move || *m.lock().unwrap() += 1)
+///         green_rt::thread::spawn(move || *m.lock().unwrap() += 1)
 ///     })
 ///     .collect();
 /// hs.into_iter().for_each(|h| h.join().unwrap());

@@ -18,7 +18,7 @@ struct State {
 /// waiter.
 ///
 /// ```
-/// let sem = green::sync::Semaphore::new(2);
+/// let sem = green_rt::sync::Semaphore::new(2);
 /// let _a = sem.access();
 /// let _b = sem.access();
 /// assert!(!sem.try_acquire());
