@@ -18,9 +18,16 @@ const TASKS: usize = 100;
 const INCREMENTS: usize = 1_000;
 const JOBS: u64 = 100_000;
 
-/// Best time of `RUNS` runs of `f`, which returns the time it measured.
-fn best(mut f: impl FnMut() -> Duration) -> Duration {
-    (0..RUNS).map(|_| f()).min().expect("runs")
+/// Best times of `RUNS` rounds, each running every contender once in turn
+/// (so load from other processes hits them alike).
+fn best<const N: usize>(mut fs: [&mut dyn FnMut() -> Duration; N]) -> [Duration; N] {
+    let mut best = [Duration::MAX; N];
+    for _ in 0..RUNS {
+        for (f, b) in fs.iter_mut().zip(best.iter_mut()) {
+            *b = (*b).min(f());
+        }
+    }
+    best
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {
@@ -200,7 +207,7 @@ fn per(d: Duration, n: u64) -> String {
 
 fn row(name: &str, green: Duration, tokio: Duration, std: Option<Duration>, n: u64, unit: &str) {
     println!(
-        "{name:<34} {} {} {} {:>8.2}x   per {unit}",
+        "{name:<36} {} {} {} {:>8.2}x   per {unit}",
         per(green, n),
         per(tokio, n),
         std.map(|s| per(s, n))
@@ -225,12 +232,14 @@ fn main() {
     }
     let rt = tokio_rt();
     println!(
-        "{:<34} {:>13} {:>13} {:>13} {:>9}",
-        "benchmark (best of 7)", "green", "tokio", "std", "green/tokio"
+        "{:<36} {:>13} {:>13} {:>13} {:>9}",
+        "benchmark (best of 7, interleaved)", "green", "tokio", "std", "green/tokio"
     );
-    let g = best(green_ping_pong);
-    let t = best(|| tokio_ping_pong(&rt));
-    let s = best(std_ping_pong);
+    let [g, t, s] = best([
+        &mut green_ping_pong,
+        &mut || tokio_ping_pong(&rt),
+        &mut std_ping_pong,
+    ]);
     row(
         "channel ping-pong round trip",
         g,
@@ -240,17 +249,18 @@ fn main() {
         "round trip",
     );
 
-    let g = best(green_mutex);
-    let t = best(|| tokio_mutex(&rt));
-    let s = best(std_mutex);
+    let [g, t, s] = best([&mut green_mutex, &mut || tokio_mutex(&rt), &mut std_mutex]);
     let n = (TASKS * INCREMENTS) as u64;
     row("contended Mutex, 100 tasks", g, t, Some(s), n, "increment");
 
     let pool = Pool::new(1000);
-    let g = best(|| green_pool_map(&pool));
-    let t = best(|| tokio_joinset(&rt));
+    let [g, g2, t] = best([
+        &mut || green_pool_map(&pool),
+        &mut || green_pool_spawn(&pool),
+        &mut || tokio_joinset(&rt),
+    ]);
     row("Pool::map vs JoinSet, 100k jobs", g, t, None, JOBS, "job");
-    let g = best(|| green_pool_spawn(&pool));
+    let g = g2;
     row("Pool::spawn per job vs JoinSet", g, t, None, JOBS, "job");
     println!(
         "\nstd: ping-pong between two OS threads; Mutex: 4 OS threads, no yield.\n\
