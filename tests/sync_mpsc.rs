@@ -58,6 +58,7 @@ fn ping_pong_between_greenlets() {
     assert_clean();
 }
 
+// ANCHOR: mpsc_os_thread
 #[test]
 fn greenlet_and_os_thread() {
     let (tx, rx) = mpsc::channel();
@@ -80,7 +81,9 @@ fn greenlet_and_os_thread() {
     os.join().unwrap();
     assert_clean();
 }
+// ANCHOR_END: mpsc_os_thread
 
+// ANCHOR: disconnect
 #[test]
 fn recv_returns_err_when_senders_drop_while_parked() {
     let (tx, rx) = mpsc::channel::<i32>();
@@ -91,6 +94,7 @@ fn recv_returns_err_when_senders_drop_while_parked() {
     assert_eq!(waiters.join().unwrap(), Err(RecvError));
     assert_clean();
 }
+// ANCHOR_END: disconnect
 
 #[test]
 fn send_returns_err_when_receiver_drops_while_parked() {
@@ -125,6 +129,7 @@ fn bounded_capacity_and_try() {
     assert_clean();
 }
 
+// ANCHOR: rendezvous
 #[test]
 fn rendezvous() {
     let (tx, rx) = mpsc::sync_channel(0);
@@ -148,6 +153,7 @@ fn rendezvous() {
     assert_eq!(rx.recv(), Err(RecvError));
     assert_clean();
 }
+// ANCHOR_END: rendezvous
 
 #[test]
 fn rendezvous_sender_gets_its_value_back_if_receiver_leaves() {

@@ -36,6 +36,7 @@ fn many_greenlets_contend() {
     assert_clean();
 }
 
+// ANCHOR: mutex_os_thread
 #[test]
 fn greenlets_and_an_os_thread_share_a_mutex() {
     let m = Arc::new(Mutex::new(0u64));
@@ -63,6 +64,7 @@ fn greenlets_and_an_os_thread_share_a_mutex() {
     assert_eq!(*m.lock().unwrap(), 4000);
     assert_clean();
 }
+// ANCHOR_END: mutex_os_thread
 
 #[test]
 fn a_greenlet_waits_for_an_os_thread_holding_the_lock() {
@@ -88,6 +90,7 @@ fn a_greenlet_waits_for_an_os_thread_holding_the_lock() {
     assert_clean();
 }
 
+// ANCHOR: fairness
 #[test]
 fn a_waiter_is_not_starved() {
     let m = Arc::new(Mutex::new(()));
@@ -114,7 +117,9 @@ fn a_waiter_is_not_starved() {
     );
     assert_clean();
 }
+// ANCHOR_END: fairness
 
+// ANCHOR: poisoning
 #[test]
 fn poisoning() {
     let m = Arc::new(Mutex::new(1));
@@ -137,6 +142,7 @@ fn poisoning() {
     assert_eq!(m.into_inner().unwrap(), 1);
     assert_clean();
 }
+// ANCHOR_END: poisoning
 
 #[test]
 fn try_lock_get_mut_into_inner() {
@@ -320,6 +326,7 @@ fn rwlock_killed_writer_in_queue_lets_readers_in() {
     assert_clean();
 }
 
+// ANCHOR: condvar
 #[test]
 fn condvar_producer_consumer() {
     let pair = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
@@ -344,6 +351,7 @@ fn condvar_producer_consumer() {
     assert_eq!(consumer.join().unwrap(), (0..100).collect::<Vec<_>>());
     assert_clean();
 }
+// ANCHOR_END: condvar
 
 #[test]
 fn condvar_timeouts() {

@@ -116,6 +116,7 @@ fn oncelock_wait_set_take_and_panicking_init() {
     assert_clean();
 }
 
+// ANCHOR: lazylock
 #[test]
 fn lazylock_static() {
     static INITS: AtomicUsize = AtomicUsize::new(0);
@@ -131,6 +132,7 @@ fn lazylock_static() {
     assert_eq!(INITS.load(Ordering::SeqCst), 1);
     assert_clean();
 }
+// ANCHOR_END: lazylock
 
 #[test]
 fn lazylock_poisoned_by_panicking_init() {

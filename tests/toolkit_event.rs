@@ -102,6 +102,7 @@ fn async_result_default_error_type() {
     assert_eq!(r.get().unwrap_err().to_string(), "nope");
 }
 
+// ANCHOR: select
 #[test]
 fn select_over_receivers() {
     let (tx1, rx1) = mpsc::channel::<i32>();
@@ -129,6 +130,7 @@ fn select_over_receivers() {
     assert!(rx1.try_recv().is_err());
     assert_clean();
 }
+// ANCHOR_END: select
 
 #[test]
 fn select_timeout_and_os_thread_sender() {

@@ -172,6 +172,7 @@ fn pool_slot_freed_by_a_killed_greenlet() {
     assert_clean();
 }
 
+// ANCHOR: joinall
 #[test]
 fn joinall_timeout_and_raise_error() {
     let hs = vec![
@@ -215,3 +216,4 @@ fn joinall_timeout_and_raise_error() {
     assert_eq!(all.done.len(), 100);
     assert_clean();
 }
+// ANCHOR_END: joinall

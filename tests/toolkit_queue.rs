@@ -84,6 +84,7 @@ fn boss_and_workers() {
     assert_clean();
 }
 
+// ANCHOR: joinable
 #[test]
 fn joinable_task_done() {
     let q: JoinableQueue<u32> = JoinableQueue::new();
@@ -110,6 +111,7 @@ fn joinable_task_done() {
     workers.into_iter().for_each(|w| w.join().unwrap());
     assert_clean();
 }
+// ANCHOR_END: joinable
 
 #[test]
 fn killed_getter_does_not_swallow_an_item() {
