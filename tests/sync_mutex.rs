@@ -481,3 +481,33 @@ fn semaphore_killed_waiter_leaves_no_trace() {
     assert_eq!(sem.available(), 1);
     assert_clean();
 }
+
+#[test]
+fn contention_across_two_hubs() {
+    // Two OS threads, each with its own hub and 20 greenlets, on one lock.
+    let m = Arc::new(Mutex::new(0u64));
+    let hub = |m: Arc<Mutex<u64>>| {
+        move || {
+            let hs: Vec<_> = (0..20)
+                .map(|_| {
+                    let m = m.clone();
+                    thread::spawn(move || {
+                        for _ in 0..100 {
+                            let mut g = m.lock().unwrap();
+                            let v = *g;
+                            thread::yield_now();
+                            *g = v + 1;
+                        }
+                    })
+                })
+                .collect();
+            hs.into_iter().for_each(|h| h.join().unwrap());
+            assert_clean();
+        }
+    };
+    let a = std::thread::spawn(hub(m.clone()));
+    let b = std::thread::spawn(hub(m.clone()));
+    a.join().unwrap();
+    b.join().unwrap();
+    assert_eq!(*m.lock().unwrap(), 4000);
+}

@@ -631,10 +631,18 @@ pub fn joinall<T>(
     let me = task::current();
     let mut pending: Vec<(usize, JoinHandle<T>)> = handles.into_iter().enumerate().collect();
     let mut done = Vec::with_capacity(pending.len());
+    // Each handle is watched once (its completion unparks us); later
+    // passes only look at the finished flags.
+    let mut first = true;
     loop {
         let mut i = 0;
         while i < pending.len() {
-            if pending[i].1.watch(&me) {
+            let finished = if first {
+                pending[i].1.watch(&me)
+            } else {
+                pending[i].1.is_finished()
+            };
+            if finished {
                 let (idx, h) = pending.swap_remove(i);
                 let r = h.join();
                 if raise_error
@@ -649,6 +657,7 @@ pub fn joinall<T>(
                 i += 1;
             }
         }
+        first = false;
         if pending.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
