@@ -188,3 +188,41 @@ fn barrier_with_an_os_thread_and_a_killed_party() {
     assert!(me ^ other);
     assert_clean();
 }
+
+#[test]
+fn auto_traits_match_std() {
+    use std::panic::{RefUnwindSafe, UnwindSafe};
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    fn unwind_safe<T: UnwindSafe + RefUnwindSafe>() {}
+    use green::sync::{
+        Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, mpsc,
+    };
+    send_sync::<Mutex<Vec<u8>>>();
+    send_sync::<RwLock<Vec<u8>>>();
+    send_sync::<Condvar>();
+    send_sync::<Barrier>();
+    send_sync::<Once>();
+    send_sync::<OnceLock<String>>();
+    send_sync::<LazyLock<String>>();
+    sync::<MutexGuard<'static, u8>>();
+    sync::<RwLockReadGuard<'static, u8>>();
+    sync::<RwLockWriteGuard<'static, u8>>();
+    send_sync::<mpsc::Sender<u8>>();
+    send_sync::<mpsc::SyncSender<u8>>();
+    send::<mpsc::Receiver<u8>>();
+    unwind_safe::<Mutex<u8>>();
+    unwind_safe::<RwLock<u8>>();
+    unwind_safe::<Condvar>();
+    unwind_safe::<Once>();
+    send_sync::<green::event::Event>();
+    send_sync::<green::event::AsyncResult<u8>>();
+    send_sync::<green::queue::Queue<u8>>();
+    send_sync::<green::queue::PriorityQueue<u8>>();
+    send_sync::<green::pool::Pool>();
+    send_sync::<green::pool::Group>();
+    send_sync::<green::sync::Semaphore>();
+    #[allow(deprecated)]
+    static _INIT: Once = green::sync::ONCE_INIT;
+}

@@ -6,7 +6,8 @@
 //! [`RwLock`] with [`RwLockReadGuard`] and [`RwLockWriteGuard`],
 //! [`Condvar`] with [`WaitTimeoutResult`], [`Barrier`] with
 //! [`BarrierWaitResult`], [`Once`] with [`OnceState`], [`OnceLock`],
-//! [`LazyLock`], and the channels of [`mpsc`]. (`WaitTimeoutResult`,
+//! [`LazyLock`], the deprecated [`ONCE_INIT`], and the channels of
+//! [`mpsc`]. (`WaitTimeoutResult`,
 //! `BarrierWaitResult` and `OnceState` are green's own types with std's
 //! methods: std's cannot be constructed outside std.)
 //!
@@ -47,3 +48,9 @@ pub use mutex::{Mutex, MutexGuard};
 pub use once::{LazyLock, Once, OnceLock, OnceState};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{BoundedSemaphore, ReleaseError, Semaphore, SemaphoreGuard};
+
+/// Initializer for a static [`Once`]; mirrors the deprecated
+/// `std::sync::ONCE_INIT`.
+#[deprecated(note = "the `Once::new()` function is now preferred")]
+#[allow(clippy::declare_interior_mutable_const)]
+pub const ONCE_INIT: Once = Once::new();

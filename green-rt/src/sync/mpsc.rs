@@ -148,7 +148,13 @@ pub struct SyncSender<T> {
 }
 
 /// The receiving half of a channel; mirrors [`std::sync::mpsc::Receiver`]
-/// (`Send`, not `Sync`).
+/// (`Send`, not `Sync`):
+///
+/// ```compile_fail
+/// fn sync<T: Sync>(_: &T) {}
+/// let (_tx, rx) = green_rt::sync::mpsc::channel::<u8>();
+/// sync(&rx);
+/// ```
 pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
     _not_sync: PhantomData<std::cell::Cell<()>>,

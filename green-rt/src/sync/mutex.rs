@@ -149,6 +149,14 @@ pub struct Mutex<T: ?Sized> {
 
 /// The RAII guard of a locked [`Mutex`]; mirrors [`std::sync::MutexGuard`].
 /// Dropping it unlocks (and poisons the mutex if the holder is panicking).
+///
+/// As std's, it is not `Send`:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// let m = green_rt::sync::Mutex::new(0);
+/// send(m.lock().unwrap());
+/// ```
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
     lock: &'a Mutex<T>,
