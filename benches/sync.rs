@@ -58,6 +58,41 @@ fn green_ping_pong() -> Duration {
     d
 }
 
+/// The runtime's floor under a ping-pong: two greenlets handing a turn
+/// back and forth with bare `park`/`unpark`, no channel.
+fn green_park_pong() -> Duration {
+    use green::sync::atomic::{AtomicU32, Ordering};
+    let turn = Arc::new(AtomicU32::new(0));
+    let (to_driver, from_echo) = mpsc::channel::<thread::Thread>();
+    let t2 = turn.clone();
+    let echo = thread::spawn(move || {
+        let driver = from_echo.recv().unwrap();
+        for i in 0..PINGS {
+            while t2.load(Ordering::Acquire) != 2 * i + 1 {
+                thread::park();
+            }
+            t2.store(2 * i + 2, Ordering::Release);
+            driver.unpark();
+        }
+    });
+    let echo_thread = echo.thread().clone();
+    let driver = thread::spawn(move || {
+        to_driver.send(thread::current()).unwrap();
+        let t0 = Instant::now();
+        for i in 0..PINGS {
+            turn.store(2 * i + 1, Ordering::Release);
+            echo_thread.unpark();
+            while turn.load(Ordering::Acquire) != 2 * i + 2 {
+                thread::park();
+            }
+        }
+        t0.elapsed()
+    });
+    let d = driver.join().unwrap();
+    echo.join().unwrap();
+    d
+}
+
 fn tokio_ping_pong(rt: &tokio::runtime::Runtime) -> Duration {
     rt.block_on(async {
         let (tx1, mut rx1) = tokio::sync::mpsc::unbounded_channel::<u32>();
@@ -235,17 +270,27 @@ fn main() {
         "{:<36} {:>13} {:>13} {:>13} {:>9}",
         "benchmark (best of 7, interleaved)", "green", "tokio", "std", "green/tokio"
     );
-    let [g, t, s] = best([
+    let [g, t, s, floor] = best([
         &mut green_ping_pong,
         &mut || tokio_ping_pong(&rt),
         &mut std_ping_pong,
+        &mut green_park_pong,
     ]);
+    let n = PINGS as u64;
     row(
         "channel ping-pong round trip",
         g,
         t,
         Some(s),
-        PINGS as u64,
+        n,
+        "round trip",
+    );
+    row(
+        "  floor: bare park/unpark pong",
+        floor,
+        t,
+        None,
+        n,
         "round trip",
     );
 
@@ -263,7 +308,9 @@ fn main() {
     let g = g2;
     row("Pool::spawn per job vs JoinSet", g, t, None, JOBS, "job");
     println!(
-        "\nstd: ping-pong between two OS threads; Mutex: 4 OS threads, no yield.\n\
+        "\nfloor: the same round trip with bare park/unpark, no channel (the\n\
+         runtime's two switches through the hub); compared with tokio's channel.\n\
+         std: ping-pong between two OS threads; Mutex: 4 OS threads, no yield.\n\
          Pool::map runs at most `size` (1000) jobs at once on worker greenlets;\n\
          Pool::spawn per job spawns one greenlet per job through the pool."
     );
