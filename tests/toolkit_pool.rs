@@ -167,6 +167,7 @@ fn pool_slot_freed_by_a_killed_greenlet() {
     assert!(!waiting.is_finished());
     h.kill();
     assert_eq!(waiting.join().unwrap(), 5);
+    assert_eq!(pool.apply(|| 6).unwrap(), 6);
     assert!(h.join().is_err());
     pool.join();
     assert_clean();

@@ -272,6 +272,20 @@ impl Pool {
         self.inner.spawn(f)
     }
 
+    /// Runs `f` in the pool and waits for its result (gevent's
+    /// `Pool.apply`): it parks first while the pool is full.
+    ///
+    /// # Errors
+    ///
+    /// The panic payload if `f` panicked (or was killed), as `join`.
+    pub fn apply<F, T>(&self, f: F) -> thread::Result<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.spawn(f).join()
+    }
+
     /// Spawns a greenlet if a slot is free now.
     pub fn try_spawn<F, T>(&self, f: F) -> Option<JoinHandle<T>>
     where
