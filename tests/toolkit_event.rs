@@ -115,9 +115,10 @@ fn select_over_receivers() {
     });
     let mut seen = Vec::new();
     while seen.len() < 2 {
+        // Ready means a message *or* every sender gone.
         match Select::new().recv(&rx1).recv(&rx2).wait() {
-            0 => seen.push(format!("{}", rx1.try_recv().unwrap())),
-            1 => seen.push(rx2.try_recv().unwrap().to_string()),
+            0 => seen.extend(rx1.try_recv().map(|v| v.to_string())),
+            1 => seen.extend(rx2.try_recv().map(|v| v.to_string())),
             _ => unreachable!(),
         }
     }
@@ -148,4 +149,30 @@ fn select_timeout_and_os_thread_sender() {
     assert_eq!(rx.recv().unwrap(), 3);
     os.join().unwrap();
     assert_clean();
+}
+
+#[test]
+fn select_does_not_starve_a_receiver() {
+    let (tx1, rx1) = mpsc::channel::<u8>();
+    let (tx2, rx2) = mpsc::channel::<u8>();
+    for _ in 0..100 {
+        tx1.send(1).unwrap();
+        tx2.send(2).unwrap();
+    }
+    let mut from_second = 0;
+    for _ in 0..100 {
+        match Select::new().recv(&rx1).recv(&rx2).wait() {
+            0 => {
+                rx1.try_recv().unwrap();
+            }
+            _ => {
+                rx2.try_recv().unwrap();
+                from_second += 1;
+            }
+        }
+    }
+    assert!(
+        from_second > 20,
+        "the second receiver was served {from_second} times of 100"
+    );
 }

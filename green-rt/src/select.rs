@@ -4,7 +4,9 @@
 //!
 //! Add receivers to a [`Select`] in order, then [`wait`](Select::wait)
 //! parks the greenlet until one of them is *ready* — it has a message, or
-//! every sender is gone — and returns its index. Receive from it with
+//! every sender is gone — and returns its index (its position in the order
+//! of adding). When several are ready, successive waits favour successive
+//! receivers, so one busy channel cannot starve the others. Receive from it with
 //! `try_recv` (or `recv`, which will not park then).
 //!
 //! ```
@@ -23,6 +25,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::sync::mpsc::Receiver;
@@ -76,10 +79,23 @@ impl<'a> Select<'a> {
         self.sources.len() - 1
     }
 
-    /// The index of a ready receiver, without waiting (the first one, in
-    /// order).
+    /// The index of a ready receiver, without waiting. When several are
+    /// ready, successive calls start looking at successive receivers, so a
+    /// busy receiver cannot starve the others.
     pub fn try_ready(&self) -> Option<usize> {
-        self.sources.iter().position(|s| s.is_ready())
+        self.order().find(|&i| self.sources[i].is_ready())
+    }
+
+    /// The indices, starting from a rotating offset.
+    fn order(&self) -> impl Iterator<Item = usize> + use<> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = self.sources.len();
+        let start = if n == 0 {
+            0
+        } else {
+            NEXT.fetch_add(1, Ordering::Relaxed) % n
+        };
+        (start..n).chain(0..start)
     }
 
     /// Parks until a receiver is ready and returns its index.
@@ -110,8 +126,8 @@ impl<'a> Select<'a> {
         let me = task::current();
         loop {
             let registered = Unregister(&self.sources);
-            for (i, s) in self.sources.iter().enumerate() {
-                if !s.register(&me) {
+            for i in self.order() {
+                if !self.sources[i].register(&me) {
                     return Some(i);
                 }
             }
