@@ -406,6 +406,7 @@ impl<T> Drop for Receiver<T> {
         let dropped = {
             let mut s = waiter::lock(&self.chan.state);
             s.receiver = false;
+            s.recv_task = None;
             s.send_waiters.notify_all();
             if s.cap == Some(0) {
                 // A parked rendezvous sender takes its message back.
