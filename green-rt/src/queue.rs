@@ -4,7 +4,7 @@
 //! [`Queue`] is FIFO, [`LifoQueue`] LIFO, [`PriorityQueue`] pops the
 //! smallest item first (as Python's `heapq`). Each may be bounded (`put`
 //! parks while full) or not. Every queue also counts unfinished items for
-//! [`task_done`](Queue::task_done) and [`join`](Queue::join), so
+//! [`task_done`](BaseQueue::task_done) and [`join`](BaseQueue::join), so
 //! [`JoinableQueue`] is the same type under gevent's name.
 //!
 //! A queue is a handle: cloning gives another handle to the same queue.
