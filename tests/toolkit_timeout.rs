@@ -136,3 +136,59 @@ fn timeout_on_an_os_thread_root_context() {
     });
     assert!(os.join().unwrap());
 }
+
+#[test]
+fn every_kind_of_wait_is_interruptible() {
+    use green::event::{AsyncResult, Event};
+    use green::pool::Pool;
+    use green::queue::Queue;
+    use green::sync::{Barrier, Condvar, RwLock, Semaphore};
+    let ms = Duration::from_millis(3);
+
+    let pair = (Mutex::new(()), Condvar::new());
+    assert!(with_timeout(ms, || pair.1.wait(pair.0.lock().unwrap()).map(drop)).is_err());
+    assert!(
+        !pair.0.is_poisoned(),
+        "the condvar wait held no guard when it unwound"
+    );
+
+    let rw = RwLock::new(0);
+    let w = rw.write().unwrap();
+    assert!(with_timeout(ms, || drop(rw.read())).is_err());
+    drop(w);
+    assert!(
+        rw.try_write().is_ok(),
+        "the timed-out reader left the queue"
+    );
+
+    let sem = Semaphore::new(0);
+    assert!(with_timeout(ms, || sem.acquire()).is_err());
+    assert_eq!(sem.waiting(), 0);
+
+    let q: Queue<u8> = Queue::new();
+    assert!(with_timeout(ms, || q.get()).is_err());
+    assert_eq!(q.getters(), 0);
+
+    let ev = Event::new();
+    assert!(with_timeout(ms, || ev.wait()).is_err());
+    let r: AsyncResult<u8> = AsyncResult::new();
+    assert!(with_timeout(ms, || r.get().ok()).is_err());
+
+    let b = Barrier::new(2);
+    assert!(with_timeout(ms, || b.wait()).is_err());
+
+    let pool = Pool::new(1);
+    let busy = pool.spawn(|| thread::sleep(Duration::from_millis(30)));
+    assert!(
+        with_timeout(ms, || pool.spawn(|| ())).is_err(),
+        "spawn parked on a full pool"
+    );
+    busy.join().unwrap();
+
+    let (tx, rx) = mpsc::sync_channel::<u8>(0);
+    assert!(with_timeout(ms, || tx.send(1)).is_err());
+    drop(rx);
+    let h = thread::spawn(|| 1);
+    assert_eq!(with_timeout(ms, || h.join().unwrap()), Ok(1));
+    assert_clean();
+}
