@@ -10,9 +10,6 @@
 //! the owning hub can still hold the token (on that hub's thread, between
 //! two polls).
 
-// Used by green::net, which lands next.
-#![allow(dead_code)]
-
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,7 +24,13 @@ use crate::task::{self, Task};
 const READABLE: usize = 0b01;
 const WRITABLE: usize = 0b10;
 const READY_MASK: usize = 0b11;
-const TICK: usize = 0b100;
+/// Sticky: the peer closed its write half (or the socket failed). Reads
+/// return at once from now on (EOF or the error), so a short read must not
+/// make the next one wait for an event that will not come.
+const READ_CLOSED: usize = 0b100;
+/// Sticky: the write half is closed or the socket failed.
+const WRITE_CLOSED: usize = 0b1000;
+const TICK: usize = 0b1_0000;
 
 /// Which way an operation goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,22 +80,19 @@ impl ScheduledIo {
                 Err(c) => cur = c,
             }
         }
-        let (readers, writers) = {
-            let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-            let r = if bits & READABLE != 0 {
-                std::mem::take(&mut w.readers)
-            } else {
-                Vec::new()
-            };
-            let wr = if bits & WRITABLE != 0 {
-                std::mem::take(&mut w.writers)
-            } else {
-                Vec::new()
-            };
-            (r, wr)
-        };
-        for t in readers.into_iter().chain(writers) {
-            t.unpark();
+        // Wake under the lock: `unpark` only pushes onto a ready queue (a
+        // leaf lock at most), and draining in place keeps the lists'
+        // capacity, so a wake-up does not allocate.
+        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if bits & READABLE != 0 {
+            for t in w.readers.drain(..) {
+                t.unpark();
+            }
+        }
+        if bits & WRITABLE != 0 {
+            for t in w.writers.drain(..) {
+                t.unpark();
+            }
         }
     }
 
@@ -111,6 +111,15 @@ impl ScheduledIo {
 
     fn is_ready(&self, dir: Direction) -> bool {
         self.readiness.load(Ordering::Acquire) & dir.mask() != 0
+    }
+
+    /// Whether the next `dir` operation may not wait: ready, or closed.
+    fn may_proceed(&self, dir: Direction) -> bool {
+        let closed = match dir {
+            Direction::Read => READ_CLOSED,
+            Direction::Write => WRITE_CLOSED,
+        };
+        self.readiness.load(Ordering::Acquire) & (dir.mask() | closed) != 0
     }
 
     /// Waits until `dir` is ready or `deadline` passes; `false` on timeout.
@@ -155,11 +164,21 @@ pub(crate) fn dispatch(event: &Event) {
     if event.is_writable() || event.is_write_closed() || event.is_error() {
         bits |= WRITABLE;
     }
+    if event.is_read_closed() || event.is_error() {
+        bits |= READ_CLOSED;
+    }
+    if event.is_write_closed() || event.is_error() {
+        bits |= WRITE_CLOSED;
+    }
     // SAFETY: tokens other than the hub's waker are addresses of live
     // ScheduledIo values: a registration's strong reference is released
     // only on the hub's thread outside a poll batch (see `Registration`),
     // after the source was deregistered, so no later poll returns it.
     unsafe { (*io).set(bits) };
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "operation timed out")
 }
 
 /// A source's registration with a hub.
@@ -184,7 +203,12 @@ impl Registration {
         interest: Interest,
     ) -> io::Result<Registration> {
         let hub = hub::hub();
-        let io = Arc::new(ScheduledIo::default());
+        // Readiness starts unknown, which counts as ready: the first
+        // operation tries its system call and finds out.
+        let io = Arc::new(ScheduledIo {
+            readiness: AtomicUsize::new(READY_MASK),
+            waiters: Mutex::default(),
+        });
         let token = Token(Arc::as_ptr(&io) as usize);
         hub.registry().register(source, token, interest)?;
         Ok(Registration {
@@ -208,10 +232,45 @@ impl Registration {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear(dir, snapshot);
                     if !self.io.wait(dir, deadline) {
-                        return Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "operation timed out",
-                        ));
+                        return Err(timed_out());
+                    }
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// As [`io`](Self::io), for byte streams moving `len` bytes: a short
+    /// transfer (`0 < n < len`) proves the socket drained (its receive queue
+    /// empty, or its send buffer full), so the readiness is cleared and the
+    /// next call waits for an event before its system call, saving the try
+    /// that would return `WouldBlock` (tokio does the same). A clear races
+    /// no event: it is skipped if one arrived since the snapshot.
+    pub(crate) fn io_stream(
+        &self,
+        dir: Direction,
+        deadline: Option<Instant>,
+        len: usize,
+        mut f: impl FnMut() -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        loop {
+            if len > 0 && !self.io.may_proceed(dir) {
+                if !self.io.wait(dir, deadline) {
+                    return Err(timed_out());
+                }
+                // Woken spuriously (or by the other direction): wait again.
+                continue;
+            }
+            let snapshot = self.io.readiness.load(Ordering::Acquire);
+            match f() {
+                Ok(n) if n > 0 && n < len => {
+                    self.io.clear(dir, snapshot);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.io.clear(dir, snapshot);
+                    if !self.io.wait(dir, deadline) {
+                        return Err(timed_out());
                     }
                 }
                 r => return r,
@@ -220,6 +279,9 @@ impl Registration {
     }
 
     /// Waits once for `dir` readiness (or `deadline`); `false` on timeout.
+    /// Readiness starts as "ready" (unknown), so a first wait returns at
+    /// once: callers check their condition and wait again.
+    #[allow(dead_code)]
     pub(crate) fn wait(&self, dir: Direction, deadline: Option<Instant>) -> bool {
         self.io.wait(dir, deadline)
     }

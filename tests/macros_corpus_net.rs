@@ -1,10 +1,10 @@
 //! The `std::net` corpus, run once on std and once patched onto green.
 
-#[path = "../corpus/net_echo.rs"]
+#[path = "corpus/net_echo.rs"]
 mod std_net_echo;
 
 #[green::patch]
-#[path = "../corpus/net_echo.rs"]
+#[path = "corpus/net_echo.rs"]
 mod green_net_echo {}
 
 #[test]

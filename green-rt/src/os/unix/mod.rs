@@ -1,0 +1,4 @@
+//! Unix-specific functionality: a mirror of [`std::os::unix`], for the parts
+//! that block: [`net`] (Unix domain sockets).
+
+pub mod net;

@@ -1,0 +1,208 @@
+//! The blocking-call pool: run code that can only block on OS threads while
+//! the calling greenlet waits greenly (eventlet's `tpool.execute`, gevent's
+//! `threadpool`).
+//!
+//! Green code must never block its hub: a blocking system call there
+//! stops every greenlet of that OS thread. Code green cannot patch (a
+//! library's own `std::fs` calls, a C library, a blocking client from
+//! another crate) goes through [`execute`]:
+//!
+//! ```
+//! let len = green_rt::tpool::execute(|| std::fs::read("Cargo.toml").map(|b| b.len()));
+//! assert!(len.unwrap() > 0);
+//! ```
+//!
+//! The pool is bounded: at most [`max_threads`] OS threads run jobs at once
+//! (default 20, or the `GREEN_TPOOL_SIZE` environment variable read at first
+//! use, or [`set_max_threads`]). Threads start lazily, one per job waiting
+//! for a thread, and end after 10 s without work. Jobs beyond the bound
+//! queue in order. `green::net` resolves host names here.
+
+use std::collections::VecDeque;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread;
+use std::time::Duration;
+
+use crate::task::{self, Task};
+
+/// Threads of the pool when neither `GREEN_TPOOL_SIZE` nor
+/// [`set_max_threads`] says otherwise.
+pub const DEFAULT_MAX_THREADS: usize = 20;
+
+/// How long an idle pool thread waits for work before it ends.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Job = Box<dyn FnOnce() + Send>;
+
+struct Pool {
+    state: Mutex<State>,
+    work: Condvar,
+}
+
+struct State {
+    queue: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+    max: usize,
+}
+
+thread_local! {
+    static IN_POOL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let max = std::env::var("GREEN_TPOOL_SIZE")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(DEFAULT_MAX_THREADS);
+        Pool {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+                max,
+            }),
+            work: Condvar::new(),
+        }
+    })
+}
+
+fn lock(pool: &Pool) -> std::sync::MutexGuard<'_, State> {
+    pool.state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The bound on the pool's OS threads.
+pub fn max_threads() -> usize {
+    lock(pool()).max
+}
+
+/// Sets the bound on the pool's OS threads (at least 1). Running threads
+/// above a lowered bound finish their job and end when idle.
+///
+/// # Panics
+///
+/// If `n` is 0.
+pub fn set_max_threads(n: usize) {
+    assert!(n >= 1, "green::tpool: the pool needs at least 1 thread");
+    let pool = pool();
+    let mut s = lock(pool);
+    s.max = n;
+    while s.threads < s.max && s.queue.len() > s.idle {
+        if !start_thread(&mut s) {
+            break;
+        }
+    }
+}
+
+/// OS threads the pool runs now (busy or idle).
+pub fn threads() -> usize {
+    lock(pool()).threads
+}
+
+/// Runs `f` on a pool thread and returns its value; the calling greenlet
+/// waits greenly meanwhile, so its hub keeps running the others.
+///
+/// A panic in `f` resumes in the caller (as [`std::thread::JoinHandle::join`]
+/// would return it, but unwound at once). Called from a pool thread, `f`
+/// runs inline. If the calling greenlet is killed while it waits, it
+/// unwinds at once and `f` finishes on its thread unobserved.
+///
+/// # Panics
+///
+/// If `f` panics, or if the pool has no thread and cannot start one.
+pub fn execute<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    if IN_POOL.with(|p| p.get()) {
+        return f();
+    }
+    let slot = Arc::new(Slot {
+        result: Mutex::new(None),
+        waiter: task::current(),
+    });
+    let job_slot = slot.clone();
+    submit(Box::new(move || {
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        *job_slot.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        job_slot.waiter.unpark();
+    }));
+    loop {
+        let done = slot.result.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match done {
+            Some(Ok(value)) => return value,
+            Some(Err(payload)) => panic::resume_unwind(payload),
+            None => task::park(),
+        }
+    }
+}
+
+struct Slot<T> {
+    result: Mutex<Option<thread::Result<T>>>,
+    waiter: Arc<Task>,
+}
+
+fn submit(job: Job) {
+    let pool = pool();
+    let mut s = lock(pool);
+    s.queue.push_back(job);
+    if s.queue.len() <= s.idle {
+        pool.work.notify_one();
+        return;
+    }
+    if s.threads < s.max && !start_thread(&mut s) && s.threads == 0 {
+        s.queue.pop_back();
+        drop(s);
+        panic!("green::tpool: cannot start a pool thread and none is running");
+    }
+    if s.idle > 0 {
+        pool.work.notify_one();
+    }
+}
+
+/// Starts one pool thread; `false` if the OS refused.
+fn start_thread(s: &mut State) -> bool {
+    let spawned = thread::Builder::new()
+        .name("green-tpool".into())
+        .spawn(worker);
+    match spawned {
+        Ok(_) => {
+            s.threads += 1;
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+fn worker() {
+    IN_POOL.with(|p| p.set(true));
+    let pool = pool();
+    let mut s = lock(pool);
+    loop {
+        if s.threads > s.max {
+            break;
+        }
+        if let Some(job) = s.queue.pop_front() {
+            drop(s);
+            job();
+            s = lock(pool);
+            continue;
+        }
+        s.idle += 1;
+        let (guard, timeout) = pool
+            .work
+            .wait_timeout(s, IDLE_TIMEOUT)
+            .unwrap_or_else(|e| e.into_inner());
+        s = guard;
+        s.idle -= 1;
+        if timeout.timed_out() && s.queue.is_empty() {
+            break;
+        }
+    }
+    s.threads -= 1;
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Echo server CPU per message: green vs tokio current_thread vs std threads.
+#
+# Each server runs pinned to CPU 0, the same load generator (examples/
+# echo_load.rs: CONNS connections, SIZE-byte ping-pong) pinned to CPU 1.
+# Server CPU time (utime+stime from /proc/PID/stat) over the measured run is
+# divided by the round trips the generator counted. ROUNDS rounds alternate
+# the servers; the median per server is reported, with green/tokio.
+#
+#   scripts/bench-echo.sh            # CONNS=50 SIZE=64 SECS=5 ROUNDS=3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CONNS=${CONNS:-50}
+SIZE=${SIZE:-64}
+SECS=${SECS:-5}
+ROUNDS=${ROUNDS:-3}
+TARGET=${CARGO_TARGET_DIR:-target}
+cargo build --release --example echo --example echo_tokio --example echo_std --example echo_load >&2
+BIN=$TARGET/release/examples
+TCK=$(getconf CLK_TCK)
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run NAME PORT -> prints microseconds of server CPU per round trip
+run() {
+    local name=$1 port=$2 pid t0 t1 msgs
+    taskset -c 0 "$BIN/$name" "127.0.0.1:$port" 2>/dev/null &
+    pid=$!
+    # Warm-up (also waits until the server listens).
+    taskset -c 1 "$BIN/echo_load" "127.0.0.1:$port" "$CONNS" 1 "$SIZE" >/dev/null
+    t0=$(cpu_ticks "$pid")
+    msgs=$(taskset -c 1 "$BIN/echo_load" "127.0.0.1:$port" "$CONNS" "$SECS" "$SIZE")
+    t1=$(cpu_ticks "$pid")
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    awk -v t="$((t1 - t0))" -v tck="$TCK" -v m="$msgs" -v n="$name" \
+        'BEGIN { printf "%s %.3f %d %.2f\n", n, t / tck * 1e6 / m, m, t / tck }' >&2
+    awk -v t="$((t1 - t0))" -v tck="$TCK" -v m="$msgs" 'BEGIN { printf "%.3f\n", t / tck * 1e6 / m }'
+}
+
+median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+declare -A results
+echo "# name us/msg round-trips cpu-seconds   (CONNS=$CONNS SIZE=$SIZE SECS=$SECS)" >&2
+for round in $(seq "$ROUNDS"); do
+    results[green]+="$(run echo 19100) "
+    results[tokio]+="$(run echo_tokio 19101) "
+    results[std]+="$(run echo_std 19102) "
+done
+g=$(echo "${results[green]}" | tr ' ' '\n' | grep . | median)
+t=$(echo "${results[tokio]}" | tr ' ' '\n' | grep . | median)
+s=$(echo "${results[std]}" | tr ' ' '\n' | grep . | median)
+echo "server CPU per message (median of $ROUNDS, microseconds):"
+echo "  green          $g"
+echo "  tokio (ct)     $t"
+echo "  std threads    $s"
+awk -v g="$g" -v t="$t" 'BEGIN { printf "  green/tokio    %.3f\n", g / t }'
