@@ -18,9 +18,9 @@ impl Drop for Noisy {
 }
 
 thread_local! {
-    static COUNT: Cell<u32> = Cell::new(0);
-    static NAMES: RefCell<Vec<String>> = RefCell::new(Vec::new());
-    static NOISY: Noisy = Noisy;
+    static COUNT: Cell<u32> = const { Cell::new(0) };
+    static NAMES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static NOISY: Noisy = const { Noisy };
 }
 
 pub(crate) fn main() {

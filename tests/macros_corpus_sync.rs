@@ -1,10 +1,10 @@
 //! The `std::sync` corpus, run once on std and once patched onto green.
 
-#[path = "../corpus/sync_basics.rs"]
+#[path = "corpus/sync_basics.rs"]
 mod std_sync_basics;
 
 #[green::patch]
-#[path = "../corpus/sync_basics.rs"]
+#[path = "corpus/sync_basics.rs"]
 mod green_sync_basics {}
 
 #[test]
