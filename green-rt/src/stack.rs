@@ -238,7 +238,7 @@ impl StackPool {
         let size = size.max(MIN_STACK_SIZE).next_multiple_of(page_size());
         if size != self.size {
             self.size = size;
-            self.other.extend(self.free.drain(..));
+            self.other.append(&mut self.free);
             self.other.truncate(HOT_STACKS);
             self.released = 0;
             self.low = 0;
