@@ -398,3 +398,15 @@ fn greenlet_on_another_thread_reads_a_socket_from_this_hub() {
     }
     assert_eq!(&os.join().unwrap(), b"abc");
 }
+
+#[test]
+fn socket_types_are_send_and_sync_as_std() {
+    fn check<T: Send + Sync + std::fmt::Debug>() {}
+    check::<TcpStream>();
+    check::<TcpListener>();
+    check::<green::net::UdpSocket>();
+    check::<green::os::unix::net::UnixStream>();
+    check::<green::os::unix::net::UnixListener>();
+    check::<green::os::unix::net::UnixDatagram>();
+    check::<green::net::Incoming<'static>>();
+}
