@@ -20,28 +20,31 @@ BIN=$TARGET/release/examples
 TCK=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 
 # run NAME PORT -> prints microseconds of server CPU per round trip
 run() {
-    local name=$1 port=$2 pid t0 t1 msgs
+    local name=$1 port=$2 pid t0 t1 u0 u1 msgs
     taskset -c 0 "$BIN/$name" "127.0.0.1:$port" 2>/dev/null &
     pid=$!
     # Warm-up (also waits until the server listens).
     taskset -c 1 "$BIN/echo_load" "127.0.0.1:$port" "$CONNS" 1 "$SIZE" >/dev/null
     t0=$(cpu_ticks "$pid")
+    u0=$(user_ticks "$pid")
     msgs=$(taskset -c 1 "$BIN/echo_load" "127.0.0.1:$port" "$CONNS" "$SECS" "$SIZE")
     t1=$(cpu_ticks "$pid")
+    u1=$(user_ticks "$pid")
     kill "$pid"
     wait "$pid" 2>/dev/null || true
-    awk -v t="$((t1 - t0))" -v tck="$TCK" -v m="$msgs" -v n="$name" \
-        'BEGIN { printf "%s %.3f %d %.2f\n", n, t / tck * 1e6 / m, m, t / tck }' >&2
+    awk -v t="$((t1 - t0))" -v u="$((u1 - u0))" -v tck="$TCK" -v m="$msgs" -v n="$name" \
+        'BEGIN { printf "%-11s %7.3f %7.3f %9d %6.2f\n", n, t / tck * 1e6 / m, u / tck * 1e6 / m, m, t / tck }' >&2
     awk -v t="$((t1 - t0))" -v tck="$TCK" -v m="$msgs" 'BEGIN { printf "%.3f\n", t / tck * 1e6 / m }'
 }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 declare -A results
-echo "# name us/msg round-trips cpu-seconds   (CONNS=$CONNS SIZE=$SIZE SECS=$SECS)" >&2
+echo "# server      us/msg  user-us/msg  round-trips  cpu-s   (CONNS=$CONNS SIZE=$SIZE SECS=$SECS)" >&2
 for round in $(seq "$ROUNDS"); do
     results[green]+="$(run echo 19100) "
     results[tokio]+="$(run echo_tokio 19101) "
