@@ -170,7 +170,7 @@ fn unix_methods() {
     let _ = UnixDatagram::bind::<&Path>;
     let _ = UnixDatagram::connect::<&Path>;
     let _ = UnixDatagram::send_to::<&Path>;
-    fn iter<'a, T: IntoIterator<Item = io::Result<UnixStream>>>(_: T) {}
+    fn iter<T: IntoIterator<Item = io::Result<UnixStream>>>(_: T) {}
     let _ = iter::<&UnixListener>;
     let _: for<'a> fn(&'a UnixListener) -> green::os::unix::net::Incoming<'a> =
         UnixListener::incoming;
