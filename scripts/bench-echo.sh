@@ -7,13 +7,14 @@
 # divided by the round trips the generator counted. ROUNDS rounds alternate
 # the servers; the median per server is reported, with green/tokio.
 #
-#   scripts/bench-echo.sh            # CONNS=50 SIZE=64 SECS=5 ROUNDS=3
+#   scripts/bench-echo.sh   # CONNS=50 SIZE=64 SECS=5 ROUNDS=3 BASE_PORT=19100
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONNS=${CONNS:-50}
 SIZE=${SIZE:-64}
 SECS=${SECS:-5}
 ROUNDS=${ROUNDS:-3}
+BASE_PORT=${BASE_PORT:-19100}
 TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release --example echo --example echo_tokio --example echo_std --example echo_load >&2
 BIN=$TARGET/release/examples
@@ -29,6 +30,10 @@ run() {
     pid=$!
     # Warm-up (also waits until the server listens).
     taskset -c 1 "$BIN/echo_load" "127.0.0.1:$port" "$CONNS" 1 "$SIZE" >/dev/null
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "bench-echo: $name did not start (is port $port taken? set BASE_PORT)" >&2
+        exit 1
+    fi
     t0=$(cpu_ticks "$pid")
     u0=$(user_ticks "$pid")
     msgs=$(taskset -c 1 "$BIN/echo_load" "127.0.0.1:$port" "$CONNS" "$SECS" "$SIZE")
@@ -46,9 +51,9 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 declare -A results
 echo "# server      us/msg  user-us/msg  round-trips  cpu-s   (CONNS=$CONNS SIZE=$SIZE SECS=$SECS)" >&2
 for round in $(seq "$ROUNDS"); do
-    results[green]+="$(run echo 19100) "
-    results[tokio]+="$(run echo_tokio 19101) "
-    results[std]+="$(run echo_std 19102) "
+    results[green]+="$(run echo "$BASE_PORT") "
+    results[tokio]+="$(run echo_tokio "$((BASE_PORT + 1))") "
+    results[std]+="$(run echo_std "$((BASE_PORT + 2))") "
 done
 g=$(echo "${results[green]}" | tr ' ' '\n' | grep . | median)
 t=$(echo "${results[tokio]}" | tr ' ' '\n' | grep . | median)
