@@ -16,9 +16,15 @@ mod stack;
 mod task;
 mod timer;
 
+pub mod event;
 pub mod net;
 pub mod os;
+pub mod pool;
+pub mod queue;
 pub mod runtime;
+pub mod select;
+pub mod sync;
 pub mod thread;
 pub mod time;
+pub mod timeout;
 pub mod tpool;

@@ -633,3 +633,23 @@ pub(crate) fn install_panic_hook() {
         }));
     });
 }
+
+// Crate-private hooks for the toolkit (green::pool's Group/Pool, joinall).
+impl<T> JoinHandle<T> {
+    /// The greenlet's task (to kill it from a `Group`).
+    pub(crate) fn task(&self) -> &Arc<Task> {
+        &self.thread.task
+    }
+
+    /// Registers `waiter` to be unparked when the greenlet finishes, unless
+    /// it has finished already; returns whether it has. Replaces an earlier
+    /// registration (one watcher at a time, as `join`).
+    pub(crate) fn watch(&self, waiter: &Arc<Task>) -> bool {
+        let mut s = self.packet.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.result.is_some() {
+            return true;
+        }
+        s.joiner = Some(waiter.clone());
+        false
+    }
+}

@@ -1,0 +1,351 @@
+//! The green `RwLock`: FIFO-fair readers-writer lock around a
+//! `std::sync::RwLock`.
+//!
+//! As with [`Mutex`](super::Mutex), the green state decides who may enter
+//! and the std lock holds the data (never contended, so never blocking the
+//! OS thread, and it provides std's poisoning). A reader enters at once only
+//! if no writer holds the lock and no one is queued; a release grants the
+//! queue's head (a writer alone, or every reader up to the next writer), so
+//! neither readers nor writers starve.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult};
+
+use super::waiter::{self, Waiter};
+
+#[derive(Debug, Default)]
+struct State {
+    readers: usize,
+    writer: bool,
+    /// Queued waiters; `true` marks a writer.
+    queue: VecDeque<(Arc<Waiter>, bool)>,
+}
+
+impl State {
+    /// Grants the head of the queue what it waits for, if it can enter.
+    fn grant(&mut self) {
+        while let Some((w, is_writer)) = self.queue.front() {
+            if *is_writer {
+                if self.readers == 0 && !self.writer {
+                    self.writer = true;
+                    w.wake();
+                    self.queue.pop_front();
+                }
+                return;
+            }
+            if self.writer {
+                return;
+            }
+            self.readers += 1;
+            w.wake();
+            self.queue.pop_front();
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct RawRwLock {
+    state: std::sync::Mutex<State>,
+}
+
+impl RawRwLock {
+    const fn new() -> RawRwLock {
+        RawRwLock {
+            state: std::sync::Mutex::new(State {
+                readers: 0,
+                writer: false,
+                queue: VecDeque::new(),
+            }),
+        }
+    }
+
+    fn try_read(&self) -> bool {
+        let mut s = waiter::lock(&self.state);
+        if !s.writer && s.queue.is_empty() {
+            s.readers += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn try_write(&self) -> bool {
+        let mut s = waiter::lock(&self.state);
+        if !s.writer && s.readers == 0 && s.queue.is_empty() {
+            s.writer = true;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn acquire(&self, write: bool) {
+        let w = {
+            let mut s = waiter::lock(&self.state);
+            let free = !s.writer && s.queue.is_empty() && (!write || s.readers == 0);
+            if free {
+                if write {
+                    s.writer = true;
+                } else {
+                    s.readers += 1;
+                }
+                return;
+            }
+            let w = Arc::new(Waiter::current());
+            s.queue.push_back((w.clone(), write));
+            w
+        };
+        waiter::wait_grant(
+            &w,
+            None,
+            &|| {
+                let mut s = waiter::lock(&self.state);
+                match s.queue.iter().position(|(x, _)| Arc::ptr_eq(x, &w)) {
+                    Some(i) => {
+                        s.queue.remove(i);
+                        // Readers queued behind a departed writer may enter.
+                        s.grant();
+                        false
+                    }
+                    None => true,
+                }
+            },
+            &|| self.release(write),
+        );
+    }
+
+    fn release(&self, write: bool) {
+        let mut s = waiter::lock(&self.state);
+        if write {
+            s.writer = false;
+        } else {
+            s.readers -= 1;
+        }
+        s.grant();
+    }
+}
+
+/// A readers-writer lock whose waits park the greenlet; mirrors
+/// [`std::sync::RwLock`], including poisoning. Fair: waiters enter in FIFO
+/// order (consecutive readers together).
+pub struct RwLock<T: ?Sized> {
+    raw: RawRwLock,
+    data: std::sync::RwLock<T>,
+}
+
+/// Shared access to a [`RwLock`]; mirrors [`std::sync::RwLockReadGuard`].
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockReadGuard<'a, T: ?Sized> {
+    raw: &'a RawRwLock,
+    inner: Option<std::sync::RwLockReadGuard<'a, T>>,
+}
+
+/// Exclusive access to a [`RwLock`]; mirrors
+/// [`std::sync::RwLockWriteGuard`].
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockWriteGuard<'a, T: ?Sized> {
+    raw: &'a RawRwLock,
+    inner: Option<std::sync::RwLockWriteGuard<'a, T>>,
+}
+
+impl<T> RwLock<T> {
+    /// A new unlocked lock. `const`.
+    pub const fn new(t: T) -> RwLock<T> {
+        RwLock {
+            raw: RawRwLock::new(),
+            data: std::sync::RwLock::new(t),
+        }
+    }
+
+    /// Consumes the lock and returns the data.
+    ///
+    /// # Errors
+    ///
+    /// If the lock is poisoned; the error holds the data.
+    pub fn into_inner(self) -> LockResult<T> {
+        self.data.into_inner()
+    }
+}
+
+const INVARIANT: &str = "green::sync::RwLock: data locked without the green lock";
+
+impl<T: ?Sized> RwLock<T> {
+    fn read_guard(&self) -> LockResult<RwLockReadGuard<'_, T>> {
+        match self.data.try_read() {
+            Ok(g) => Ok(RwLockReadGuard {
+                raw: &self.raw,
+                inner: Some(g),
+            }),
+            Err(TryLockError::Poisoned(p)) => Err(PoisonError::new(RwLockReadGuard {
+                raw: &self.raw,
+                inner: Some(p.into_inner()),
+            })),
+            Err(TryLockError::WouldBlock) => unreachable!("{INVARIANT}"),
+        }
+    }
+
+    fn write_guard(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
+        match self.data.try_write() {
+            Ok(g) => Ok(RwLockWriteGuard {
+                raw: &self.raw,
+                inner: Some(g),
+            }),
+            Err(TryLockError::Poisoned(p)) => Err(PoisonError::new(RwLockWriteGuard {
+                raw: &self.raw,
+                inner: Some(p.into_inner()),
+            })),
+            Err(TryLockError::WouldBlock) => unreachable!("{INVARIANT}"),
+        }
+    }
+
+    /// Acquires shared access, parking the greenlet while a writer holds
+    /// the lock or waits for it.
+    ///
+    /// # Errors
+    ///
+    /// If the lock is poisoned; the error holds the guard.
+    pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
+        self.raw.acquire(false);
+        self.read_guard()
+    }
+
+    /// Acquires exclusive access, parking the greenlet until it is free.
+    ///
+    /// # Errors
+    ///
+    /// If the lock is poisoned; the error holds the guard.
+    pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
+        self.raw.acquire(true);
+        self.write_guard()
+    }
+
+    /// Shared access if it is available now.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` or `Poisoned`.
+    pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
+        if self.raw.try_read() {
+            Ok(self.read_guard()?)
+        } else {
+            Err(TryLockError::WouldBlock)
+        }
+    }
+
+    /// Exclusive access if it is available now.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` or `Poisoned`.
+    pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
+        if self.raw.try_write() {
+            Ok(self.write_guard()?)
+        } else {
+            Err(TryLockError::WouldBlock)
+        }
+    }
+
+    /// Whether a writer panicked while holding the lock.
+    pub fn is_poisoned(&self) -> bool {
+        self.data.is_poisoned()
+    }
+
+    /// Clears the poisoned state.
+    pub fn clear_poison(&self) {
+        self.data.clear_poison();
+    }
+
+    /// A mutable reference to the data; no locking is needed.
+    ///
+    /// # Errors
+    ///
+    /// If the lock is poisoned; the error holds the reference.
+    pub fn get_mut(&mut self) -> LockResult<&mut T> {
+        self.data.get_mut()
+    }
+}
+
+impl<T: Default> Default for RwLock<T> {
+    fn default() -> RwLock<T> {
+        RwLock::new(T::default())
+    }
+}
+
+impl<T> From<T> for RwLock<T> {
+    fn from(t: T) -> RwLock<T> {
+        RwLock::new(t)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("RwLock");
+        match self.try_read() {
+            Ok(g) => d.field("data", &&*g),
+            Err(TryLockError::Poisoned(e)) => d.field("data", &&**e.get_ref()),
+            Err(TryLockError::WouldBlock) => d.field("data", &format_args!("<locked>")),
+        };
+        d.field("poisoned", &self.is_poisoned());
+        d.finish_non_exhaustive()
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.inner.as_ref().expect("live guard")
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
+    fn drop(&mut self) {
+        drop(self.inner.take());
+        self.raw.release(false);
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.inner.as_ref().expect("live guard")
+    }
+}
+
+impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.inner.as_mut().expect("live guard")
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        drop(self.inner.take());
+        self.raw.release(true);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}

@@ -1,0 +1,220 @@
+//! green::pool: Pool, Group, joinall, killall.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use green::pool::{Group, Pool, joinall, killall};
+use green::sync::Arc;
+use green::thread;
+
+fn assert_clean() {
+    thread::sleep(Duration::from_millis(1));
+    let s = green::runtime::stats();
+    assert_eq!(s.greenlets, 0, "leaked greenlets: {s:?}");
+    assert_eq!(s.timers, 0, "leaked timers: {s:?}");
+}
+
+#[test]
+fn spawn_parks_when_full() {
+    let pool = Pool::new(3);
+    let inside = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..20)
+        .map(|i| {
+            let (inside, max) = (inside.clone(), max.clone());
+            pool.spawn(move || {
+                let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(n, Ordering::SeqCst);
+                thread::sleep(Duration::from_millis(1));
+                inside.fetch_sub(1, Ordering::SeqCst);
+                i
+            })
+        })
+        .collect();
+    assert!(pool.len() <= 3);
+    pool.join();
+    assert!(pool.is_empty());
+    assert_eq!(pool.free_count(), 3);
+    assert_eq!(max.load(Ordering::SeqCst), 3);
+    let sum: i32 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(sum, 190);
+    assert_clean();
+}
+
+#[test]
+fn map_keeps_order_and_limit() {
+    let pool = Pool::new(4);
+    let inside = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let (i2, m2) = (inside.clone(), max.clone());
+    let out = pool.map(
+        move |x: u64| {
+            let n = i2.fetch_add(1, Ordering::SeqCst) + 1;
+            m2.fetch_max(n, Ordering::SeqCst);
+            thread::sleep(Duration::from_micros(100 * (x % 5)));
+            i2.fetch_sub(1, Ordering::SeqCst);
+            x * x
+        },
+        0..100,
+    );
+    assert_eq!(out, (0..100).map(|x| x * x).collect::<Vec<_>>());
+    assert_eq!(max.load(Ordering::SeqCst), 4);
+    pool.join();
+    assert_clean();
+}
+
+#[test]
+fn imap_in_order_and_unordered() {
+    let pool = Pool::new(10);
+    let slow_first = |x: u64| {
+        thread::sleep(Duration::from_millis(10 - x));
+        x
+    };
+    let ordered: Vec<u64> = pool.imap(slow_first, 0..10).collect();
+    assert_eq!(ordered, (0..10).collect::<Vec<_>>());
+    let unordered: Vec<u64> = pool.imap_unordered(slow_first, 0..10).collect();
+    assert_ne!(unordered, ordered, "finished in completion order");
+    let mut sorted = unordered.clone();
+    sorted.sort();
+    assert_eq!(sorted, ordered);
+    pool.join();
+    assert_clean();
+}
+
+#[test]
+fn imap_is_lazy_over_an_endless_input() {
+    let pool = Pool::new(5);
+    let first: Vec<u64> = pool.imap(|x: u64| x + 1, 0..).take(10).collect();
+    assert_eq!(first, (1..=10).collect::<Vec<_>>());
+    // Dropping the iterator stops the workers.
+    assert!(pool.join_timeout(Duration::from_secs(5)));
+    assert_clean();
+}
+
+#[test]
+fn map_reraises_a_job_panic() {
+    let pool = Pool::new(3);
+    let r = panic::catch_unwind(AssertUnwindSafe(|| {
+        pool.map(
+            |x: u32| {
+                if x == 7 {
+                    panic!("job 7 failed (expected by the test)");
+                }
+                x
+            },
+            0..20,
+        )
+    }));
+    let p = r.unwrap_err();
+    assert_eq!(
+        p.downcast_ref::<&str>(),
+        Some(&"job 7 failed (expected by the test)")
+    );
+    pool.join();
+    assert_clean();
+}
+
+#[test]
+fn pool_kill_stops_everything() {
+    let pool = Pool::new(5);
+    let hs: Vec<_> = (0..5)
+        .map(|_| pool.spawn(|| thread::sleep(Duration::from_secs(10))))
+        .collect();
+    thread::yield_now();
+    assert_eq!(pool.len(), 5);
+    let t0 = Instant::now();
+    pool.kill();
+    assert!(t0.elapsed() < Duration::from_secs(1));
+    assert!(pool.is_empty());
+    for h in hs {
+        assert!(thread::is_greenlet_exit(&*h.join().unwrap_err()));
+    }
+    assert_clean();
+}
+
+#[test]
+fn group_join_kill_and_unstarted_members() {
+    let g = Group::new();
+    let counter = Arc::new(AtomicUsize::new(0));
+    for _ in 0..10 {
+        let c = counter.clone();
+        g.spawn(move || {
+            thread::sleep(Duration::from_millis(1));
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    g.join();
+    assert_eq!(counter.load(Ordering::SeqCst), 10);
+    // Killed before they ever ran: the group still empties.
+    let c = counter.clone();
+    let h = g.spawn(move || c.fetch_add(100, Ordering::SeqCst));
+    assert_eq!(g.len(), 1);
+    g.kill();
+    assert!(g.is_empty());
+    assert!(h.join().is_err());
+    assert_eq!(counter.load(Ordering::SeqCst), 10);
+    assert_clean();
+}
+
+#[test]
+fn pool_slot_freed_by_a_killed_greenlet() {
+    let pool = Pool::new(1);
+    let h = pool.spawn(|| thread::sleep(Duration::from_secs(10)));
+    let p2 = pool.clone();
+    let waiting = thread::spawn(move || p2.spawn(|| 5).join().unwrap());
+    thread::sleep(Duration::from_millis(2));
+    assert!(!waiting.is_finished());
+    h.kill();
+    assert_eq!(waiting.join().unwrap(), 5);
+    assert_eq!(pool.apply(|| 6).unwrap(), 6);
+    assert!(h.join().is_err());
+    pool.join();
+    assert_clean();
+}
+
+// ANCHOR: joinall
+#[test]
+fn joinall_timeout_and_raise_error() {
+    let hs = vec![
+        thread::spawn(|| 1),
+        thread::spawn(|| {
+            thread::sleep(Duration::from_millis(200));
+            2
+        }),
+        thread::spawn(|| 3),
+    ];
+    let r = joinall(hs, Some(Duration::from_millis(10)), false);
+    assert_eq!(r.done.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 2]);
+    assert_eq!(r.pending.len(), 1);
+    let (idx, slow) = r.pending.into_iter().next().unwrap();
+    assert_eq!(idx, 1);
+    let r = killall(vec![slow], None);
+    assert!(thread::is_greenlet_exit(
+        &**r.done[0].1.as_ref().unwrap_err()
+    ));
+
+    let release = green::event::Event::new();
+    let r2 = release.clone();
+    let hs = vec![
+        thread::spawn(move || {
+            r2.wait_timeout(Duration::from_secs(5));
+        }),
+        thread::spawn(|| panic!("second fails (expected by the test)")),
+    ];
+    let t0 = Instant::now();
+    let r = panic::catch_unwind(AssertUnwindSafe(|| joinall(hs, None, true)));
+    assert!(r.is_err());
+    assert!(
+        t0.elapsed() < Duration::from_secs(4),
+        "raised before the slow one ended"
+    );
+    release.set();
+    thread::sleep(Duration::from_millis(5));
+
+    let all = joinall((0..100).map(|i| thread::spawn(move || i)), None, true);
+    assert!(all.pending.is_empty());
+    assert_eq!(all.done.len(), 100);
+    assert_clean();
+}
+// ANCHOR_END: joinall
