@@ -197,8 +197,12 @@ fn connect(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream
         Type::STREAM,
         Some(Protocol::TCP),
     )?;
+    socket.set_nonblocking(true)?;
+    // Connect before registering: a socket registered while still unconnected
+    // reports a hang-up, which the readiness would keep as "closed".
+    let started = socket.connect(&(*addr).into());
     let inner = Sock::new(std::net::TcpStream::from(socket))?;
-    match SockRef::from(inner.get()).connect(&(*addr).into()) {
+    match started {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
             inner
