@@ -38,7 +38,10 @@
 //!
 //! A socket is served by the hub of the thread that created it; it may be
 //! used from another thread (it is `Send` and `Sync` as std's), whose
-//! greenlets are woken through that hub, which must keep running.
+//! greenlets are woken through that hub, which must keep running. So create
+//! sockets where they are used: one made inside
+//! [`tpool::execute`](crate::tpool::execute) belongs to a pool thread,
+//! whose hub does not run between jobs, and waiting on it would hang.
 //!
 //! Listeners use the kernel's maximum backlog, and `accept` rides out file
 //! descriptor exhaustion (see [`TcpListener::accept`]).
