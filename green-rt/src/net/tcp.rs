@@ -497,3 +497,25 @@ pub(crate) use fd_impls;
 
 fd_impls!(TcpStream, std::net::TcpStream);
 fd_impls!(TcpListener, std::net::TcpListener);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_errors_retry_or_return() {
+        // Skipped at once.
+        let t0 = Instant::now();
+        assert!(accept_error(io::Error::from_raw_os_error(libc::ECONNABORTED)).is_ok());
+        assert!(t0.elapsed() < EMFILE_BACKOFF);
+        // Backed off, then retried.
+        for code in [libc::EMFILE, libc::ENFILE] {
+            let t0 = Instant::now();
+            assert!(accept_error(io::Error::from_raw_os_error(code)).is_ok());
+            assert!(t0.elapsed() >= EMFILE_BACKOFF);
+        }
+        // Returned.
+        let e = accept_error(io::Error::from_raw_os_error(libc::EBADF)).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EBADF));
+    }
+}
