@@ -7,45 +7,53 @@
 # divided by the round trips the generator counted. ROUNDS rounds alternate
 # the servers; the median per server is reported, with green/tokio.
 #
-#   scripts/bench-echo.sh            # CONNS=50 SIZE=64 SECS=5 ROUNDS=3
+#   scripts/bench-echo.sh   # CONNS=50 SIZE=64 SECS=5 ROUNDS=3 BASE_PORT=19100
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONNS=${CONNS:-50}
 SIZE=${SIZE:-64}
 SECS=${SECS:-5}
 ROUNDS=${ROUNDS:-3}
+BASE_PORT=${BASE_PORT:-19100}
 TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release --example echo --example echo_tokio --example echo_std --example echo_load >&2
 BIN=$TARGET/release/examples
 TCK=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 
 # run NAME PORT -> prints microseconds of server CPU per round trip
 run() {
-    local name=$1 port=$2 pid t0 t1 msgs
+    local name=$1 port=$2 pid t0 t1 u0 u1 msgs
     taskset -c 0 "$BIN/$name" "127.0.0.1:$port" 2>/dev/null &
     pid=$!
     # Warm-up (also waits until the server listens).
     taskset -c 1 "$BIN/echo_load" "127.0.0.1:$port" "$CONNS" 1 "$SIZE" >/dev/null
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "bench-echo: $name did not start (is port $port taken? set BASE_PORT)" >&2
+        exit 1
+    fi
     t0=$(cpu_ticks "$pid")
+    u0=$(user_ticks "$pid")
     msgs=$(taskset -c 1 "$BIN/echo_load" "127.0.0.1:$port" "$CONNS" "$SECS" "$SIZE")
     t1=$(cpu_ticks "$pid")
+    u1=$(user_ticks "$pid")
     kill "$pid"
     wait "$pid" 2>/dev/null || true
-    awk -v t="$((t1 - t0))" -v tck="$TCK" -v m="$msgs" -v n="$name" \
-        'BEGIN { printf "%s %.3f %d %.2f\n", n, t / tck * 1e6 / m, m, t / tck }' >&2
+    awk -v t="$((t1 - t0))" -v u="$((u1 - u0))" -v tck="$TCK" -v m="$msgs" -v n="$name" \
+        'BEGIN { printf "%-11s %7.3f %7.3f %9d %6.2f\n", n, t / tck * 1e6 / m, u / tck * 1e6 / m, m, t / tck }' >&2
     awk -v t="$((t1 - t0))" -v tck="$TCK" -v m="$msgs" 'BEGIN { printf "%.3f\n", t / tck * 1e6 / m }'
 }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 declare -A results
-echo "# name us/msg round-trips cpu-seconds   (CONNS=$CONNS SIZE=$SIZE SECS=$SECS)" >&2
+echo "# server      us/msg  user-us/msg  round-trips  cpu-s   (CONNS=$CONNS SIZE=$SIZE SECS=$SECS)" >&2
 for round in $(seq "$ROUNDS"); do
-    results[green]+="$(run echo 19100) "
-    results[tokio]+="$(run echo_tokio 19101) "
-    results[std]+="$(run echo_std 19102) "
+    results[green]+="$(run echo "$BASE_PORT") "
+    results[tokio]+="$(run echo_tokio "$((BASE_PORT + 1))") "
+    results[std]+="$(run echo_std "$((BASE_PORT + 2))") "
 done
 g=$(echo "${results[green]}" | tr ' ' '\n' | grep . | median)
 t=$(echo "${results[tokio]}" | tr ' ' '\n' | grep . | median)
@@ -54,4 +62,8 @@ echo "server CPU per message (median of $ROUNDS, microseconds):"
 echo "  green          $g"
 echo "  tokio (ct)     $t"
 echo "  std threads    $s"
-awk -v g="$g" -v t="$t" 'BEGIN { printf "  green/tokio    %.3f\n", g / t }'
+awk -v g="$g" -v t="$t" 'BEGIN { printf "  green/tokio    %.3f   (ratio of the medians)\n", g / t }'
+# Rounds run back to back, so a per-round ratio cancels some of the noise of
+# a shared machine: report its median too.
+paste <(echo "${results[green]}" | tr ' ' '\n' | grep .) <(echo "${results[tokio]}" | tr ' ' '\n' | grep .) |
+    awk '{ print $1 / $2 }' | median | awk '{ printf "  green/tokio    %.3f   (median of the per-round ratios)\n", $1 }'

@@ -246,7 +246,7 @@ fn nonblocking_would_block_at_once() {
         (&c).read(&mut [0u8; 8]).unwrap_err().kind(),
         io::ErrorKind::WouldBlock
     );
-    assert!(t1.elapsed() < Duration::from_millis(50));
+    assert!(t1.elapsed() < Duration::from_millis(500));
     assert!(t0.elapsed() < Duration::from_secs(2));
     s.write_all(b"x").unwrap();
     let mut buf = [0u8; 8];
@@ -397,4 +397,62 @@ fn greenlet_on_another_thread_reads_a_socket_from_this_hub() {
         thread::sleep(Duration::from_millis(1));
     }
     assert_eq!(&os.join().unwrap(), b"abc");
+}
+
+#[test]
+fn socket_types_are_send_and_sync_as_std() {
+    fn check<T: Send + Sync + std::fmt::Debug>() {}
+    check::<TcpStream>();
+    check::<TcpListener>();
+    check::<green::net::UdpSocket>();
+    check::<green::os::unix::net::UnixStream>();
+    check::<green::os::unix::net::UnixListener>();
+    check::<green::os::unix::net::UnixDatagram>();
+    check::<green::net::Incoming<'static>>();
+}
+
+#[test]
+fn killed_while_waiting_in_accept_and_read() {
+    let (l, addr) = listener();
+    let acceptor = thread::spawn(move || l.accept().map(|p| p.0));
+    let c = TcpStream::connect(addr);
+    // The acceptor got the connection; now kill a reader parked in `read`.
+    let _server_side = acceptor.join().unwrap().unwrap();
+    let c = c.unwrap();
+    let reader = thread::spawn(move || {
+        let mut buf = [0u8; 8];
+        (&c).read(&mut buf)
+    });
+    thread::sleep(Duration::from_millis(20));
+    reader.kill();
+    let r = reader.join();
+    assert!(thread::is_greenlet_exit(&*r.unwrap_err()));
+    // A listener parked in accept unwinds too, and its socket closes.
+    let (l, addr) = listener();
+    let acceptor = thread::spawn(move || l.accept().map(|_| ()));
+    thread::sleep(Duration::from_millis(20));
+    acceptor.kill();
+    assert!(acceptor.join().is_err());
+    let err = TcpStream::connect(addr).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+}
+
+#[test]
+fn dropped_on_another_os_thread() {
+    let (l, addr) = listener();
+    let c = TcpStream::connect(addr).unwrap();
+    let (s, _) = l.accept().unwrap();
+    // Dropping a socket on another thread deregisters it there and leaves
+    // the release of its readiness record to this hub.
+    std::thread::spawn(move || drop(c)).join().unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!((&s).read(&mut buf).unwrap(), 0);
+    for _ in 0..3 {
+        thread::yield_now();
+    }
+    let c2 = TcpStream::connect(addr).unwrap();
+    let (mut s2, _) = l.accept().unwrap();
+    s2.write_all(b"ok").unwrap();
+    (&c2).read_exact(&mut buf[..2]).unwrap();
+    assert_eq!(&buf[..2], b"ok");
 }

@@ -107,3 +107,31 @@ fn datagrams() {
     std::fs::remove_file(&pa).unwrap();
     std::fs::remove_file(&pb).unwrap();
 }
+
+/// A Unix `connect` to a listener whose backlog is full does not block the
+/// hub: it retries greenly until the accept loop makes room.
+#[test]
+fn connect_waits_greenly_while_the_backlog_is_full() {
+    let p = path("backlog");
+    let std_l = std::os::unix::net::UnixListener::bind(&p).unwrap();
+    socket2::SockRef::from(&std_l).listen(1).unwrap();
+    let l = UnixListener::from_std(std_l).unwrap();
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let p = p.clone();
+            thread::spawn(move || UnixStream::connect(&p).map(|_| ()))
+        })
+        .collect();
+    // With every client waiting (no accept yet), this greenlet still runs.
+    thread::sleep(Duration::from_millis(50));
+    let accepted = thread::spawn(move || {
+        for _ in 0..8 {
+            l.accept().unwrap();
+        }
+    });
+    for c in clients {
+        c.join().unwrap().unwrap();
+    }
+    accepted.join().unwrap();
+    std::fs::remove_file(&p).unwrap();
+}

@@ -22,6 +22,28 @@
 //! [`Ipv4Addr`], [`Ipv6Addr`], [`Shutdown`], [`SocketAddr`],
 //! [`SocketAddrV4`], [`SocketAddrV6`].
 //!
+//! ```
+//! use std::io::{Read, Write};
+//! use green_rt::net::{TcpListener, TcpStream};
+//! use green_rt::thread;
+//!
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! let addr = listener.local_addr()?;
+//! let server = thread::spawn(move || -> std::io::Result<()> {
+//!     let (mut stream, _) = listener.accept()?; // waits greenly
+//!     let mut buf = [0; 5];
+//!     stream.read_exact(&mut buf)?;
+//!     stream.write_all(&buf)
+//! });
+//! let mut client = TcpStream::connect(addr)?;
+//! client.write_all(b"hello")?;
+//! let mut back = String::new();
+//! client.read_to_string(&mut back)?;
+//! assert_eq!(back, "hello");
+//! server.join().unwrap()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
 //! Every operation that would block waits greenly instead: the socket is
 //! non-blocking underneath and registered once, edge-triggered, with the
 //! hub of the thread that made it; the greenlet tries the system call and,
@@ -38,7 +60,10 @@
 //!
 //! A socket is served by the hub of the thread that created it; it may be
 //! used from another thread (it is `Send` and `Sync` as std's), whose
-//! greenlets are woken through that hub, which must keep running.
+//! greenlets are woken through that hub, which must keep running. So create
+//! sockets where they are used: one made inside
+//! [`tpool::execute`](crate::tpool::execute) belongs to a pool thread,
+//! whose hub does not run between jobs, and waiting on it would hang.
 //!
 //! Listeners use the kernel's maximum backlog, and `accept` rides out file
 //! descriptor exhaustion (see [`TcpListener::accept`]).

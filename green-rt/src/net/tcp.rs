@@ -197,8 +197,12 @@ fn connect(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream
         Type::STREAM,
         Some(Protocol::TCP),
     )?;
+    socket.set_nonblocking(true)?;
+    // Connect before registering: a socket registered while still unconnected
+    // reports a hang-up, which the readiness would keep as "closed".
+    let started = socket.connect(&(*addr).into());
     let inner = Sock::new(std::net::TcpStream::from(socket))?;
-    match SockRef::from(inner.get()).connect(&(*addr).into()) {
+    match started {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
             inner
@@ -493,3 +497,25 @@ pub(crate) use fd_impls;
 
 fd_impls!(TcpStream, std::net::TcpStream);
 fd_impls!(TcpListener, std::net::TcpListener);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_errors_retry_or_return() {
+        // Skipped at once.
+        let t0 = Instant::now();
+        assert!(accept_error(io::Error::from_raw_os_error(libc::ECONNABORTED)).is_ok());
+        assert!(t0.elapsed() < EMFILE_BACKOFF);
+        // Backed off, then retried.
+        for code in [libc::EMFILE, libc::ENFILE] {
+            let t0 = Instant::now();
+            assert!(accept_error(io::Error::from_raw_os_error(code)).is_ok());
+            assert!(t0.elapsed() >= EMFILE_BACKOFF);
+        }
+        // Returned.
+        let e = accept_error(io::Error::from_raw_os_error(libc::EBADF)).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EBADF));
+    }
+}

@@ -68,18 +68,13 @@ impl UnixStream {
     pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let addr = SockAddr::unix(path)?;
         let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-        let inner = Sock::new(stdnet::UnixStream::from(OwnedFd::from(socket)))?;
+        socket.set_nonblocking(true)?;
         let mut backoff = Duration::from_millis(1);
-        loop {
-            match SockRef::from(inner.get()).connect(&addr) {
-                Ok(()) => break,
-                Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
-                    inner.io_until(Direction::Write, None, |s| match s.take_error()? {
-                        Some(e) => Err(e),
-                        None => Ok(()),
-                    })?;
-                    break;
-                }
+        // Connect before registering (see `green::net::TcpStream::connect`).
+        let in_progress = loop {
+            match socket.connect(&addr) {
+                Ok(()) => break false,
+                Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => break true,
                 Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
                     // The listener's backlog is full: no readiness event
                     // tells when it drains, so retry after a green sleep.
@@ -88,6 +83,13 @@ impl UnixStream {
                 }
                 Err(e) => return Err(e),
             }
+        };
+        let inner = Sock::new(stdnet::UnixStream::from(OwnedFd::from(socket)))?;
+        if in_progress {
+            inner.io_until(Direction::Write, None, |s| match s.take_error()? {
+                Some(e) => Err(e),
+                None => Ok(()),
+            })?;
         }
         Ok(UnixStream { inner })
     }

@@ -1,0 +1,33 @@
+//! The blocking-call pool: code that can only block (here a `std::fs`
+//! read and a sleep standing in for a blocking client from another crate)
+//! runs on a pool thread while this thread's greenlets keep running.
+
+use std::time::{Duration, Instant};
+
+use green::{thread, tpool};
+
+fn main() {
+    // ANCHOR: execute
+    let ticker = thread::spawn(|| {
+        for i in 0..5 {
+            thread::sleep(Duration::from_millis(20));
+            println!("tick {i}");
+        }
+    });
+    let t0 = Instant::now();
+    // Blocks an OS thread of the pool, not the hub: the ticks go on.
+    let manifest = tpool::execute(|| {
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::read_to_string("Cargo.toml")
+    });
+    println!(
+        "read {} bytes in {:?} on the pool",
+        manifest.map(|s| s.len()).unwrap_or(0),
+        t0.elapsed()
+    );
+    ticker.join().unwrap();
+    // A panic in the job resumes in the caller.
+    let r = std::panic::catch_unwind(|| tpool::execute(|| panic!("job failed")));
+    assert!(r.is_err());
+    // ANCHOR_END: execute
+}
