@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::sync::mpsc::{self, Receiver};
@@ -361,13 +362,19 @@ impl Pool {
     {
         let items = items.into_iter();
         let (lo, _) = items.size_hint();
-        let rx = self.start(f, items, false);
+        let (rx, total) = self.start(f, items, false);
         let mut out: Vec<Option<thread::Result<R>>> = Vec::with_capacity(lo);
         for (i, r) in rx.iter() {
             if i >= out.len() {
                 out.resize_with(i + 1, || None);
             }
             out[i] = Some(r);
+        }
+        // Every worker is gone: the input was exhausted (`total` says how
+        // long it was), or the workers were killed.
+        match total.load(Ordering::Acquire) {
+            UNKNOWN => out.push(None),
+            n => out.resize_with(n, || None),
         }
         out.into_iter()
             .map(|r| match r {
@@ -389,7 +396,7 @@ impl Pool {
         R: Send + 'static,
     {
         IMap {
-            rx: self.start(f, items.into_iter(), true),
+            rx: self.start(f, items.into_iter(), true).0,
             next: 0,
             early: BTreeMap::new(),
         }
@@ -404,7 +411,7 @@ impl Pool {
         R: Send + 'static,
     {
         IMapUnordered {
-            rx: self.start(f, items.into_iter(), true),
+            rx: self.start(f, items.into_iter(), true).0,
         }
     }
 
@@ -412,7 +419,14 @@ impl Pool {
     /// results' receiver is dropped. With `lazy`, results go through a
     /// channel of `size` slots, so workers park until the consumer catches
     /// up (an endless input is only pulled as far as it is consumed).
-    fn start<It, F, R>(&self, f: F, items: It, lazy: bool) -> Receiver<Outcome<R>>
+    /// Also returns where the number of items is stored once the input is
+    /// exhausted.
+    fn start<It, F, R>(
+        &self,
+        f: F,
+        items: It,
+        lazy: bool,
+    ) -> (Receiver<Outcome<R>>, Arc<AtomicUsize>)
     where
         It: Iterator + Send + 'static,
         F: Fn(It::Item) -> R + Send + Sync + 'static,
@@ -427,7 +441,9 @@ impl Pool {
             }),
             f,
             pool: self.clone(),
+            total: Arc::new(AtomicUsize::new(UNKNOWN)),
         });
+        let total = shared.total.clone();
         let (tx, rx) = if lazy {
             let (tx, rx) = mpsc::sync_channel(self.size());
             (Tx::Bounded(tx), rx)
@@ -440,7 +456,7 @@ impl Pool {
         // starts another, up to the pool's size. Jobs that never block
         // thus run on one worker, and blocking ones on up to `size`.
         self.spawn(move || shared.work(&tx));
-        rx
+        (rx, total)
     }
 }
 
@@ -472,7 +488,12 @@ struct MapShared<It, F> {
     state: crate::sync::Mutex<MapState<It>>,
     f: F,
     pool: Pool,
+    /// The number of items, once the input is exhausted.
+    total: Arc<AtomicUsize>,
 }
+
+/// `MapShared::total` before the input is exhausted.
+const UNKNOWN: usize = usize::MAX;
 
 struct MapState<It> {
     next: usize,
@@ -499,6 +520,7 @@ where
                 }
                 busy = true;
                 let Some(item) = s.items.next() else {
+                    self.total.store(s.next, Ordering::Release);
                     s.idle -= 1;
                     s.workers -= 1;
                     return;
