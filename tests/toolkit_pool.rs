@@ -250,3 +250,20 @@ fn killing_the_pool_during_map_ends_the_map() {
     assert!(pool.is_empty());
     assert_clean();
 }
+
+#[test]
+fn killing_the_pool_during_imap_is_not_a_silent_short_stream() {
+    let pool = Pool::new(2);
+    let p2 = pool.clone();
+    let killer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        p2.kill();
+    });
+    let r = panic::catch_unwind(AssertUnwindSafe(|| {
+        pool.imap_unordered(|x: u64| thread::sleep(Duration::from_secs(10 + x)), 0..4)
+            .count()
+    }));
+    assert!(r.is_err());
+    killer.join().unwrap();
+    assert_clean();
+}

@@ -395,8 +395,10 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
+        let (rx, total) = self.start(f, items.into_iter(), true);
         IMap {
-            rx: self.start(f, items.into_iter(), true).0,
+            rx,
+            total,
             next: 0,
             early: BTreeMap::new(),
         }
@@ -410,9 +412,8 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
-        IMapUnordered {
-            rx: self.start(f, items.into_iter(), true).0,
-        }
+        let (rx, total) = self.start(f, items.into_iter(), true);
+        IMapUnordered { rx, total, seen: 0 }
     }
 
     /// Starts the workers of a map; they stop when the input ends or the
@@ -578,6 +579,7 @@ impl fmt::Debug for Pool {
 /// The results of [`Pool::imap`], in input order.
 pub struct IMap<R> {
     rx: Receiver<Outcome<R>>,
+    total: Arc<AtomicUsize>,
     next: usize,
     early: BTreeMap<usize, thread::Result<R>>,
 }
@@ -589,12 +591,15 @@ impl<R> Iterator for IMap<R> {
     ///
     /// # Panics
     ///
-    /// Re-raises the job's panic.
+    /// Re-raises the job's panic; panics if the pool was killed before
+    /// every job ran.
     fn next(&mut self) -> Option<R> {
         let r = match self.early.remove(&self.next) {
             Some(r) => r,
             None => loop {
-                let (i, r) = self.rx.recv().ok()?;
+                let Ok((i, r)) = self.rx.recv() else {
+                    return finished(&self.total, self.next);
+                };
                 if i == self.next {
                     break r;
                 }
@@ -617,6 +622,22 @@ impl<R> fmt::Debug for IMap<R> {
 /// The results of [`Pool::imap_unordered`], as jobs finish.
 pub struct IMapUnordered<R> {
     rx: Receiver<Outcome<R>>,
+    total: Arc<AtomicUsize>,
+    seen: usize,
+}
+
+/// The end of an `imap`: every worker is gone after `seen` results.
+///
+/// # Panics
+///
+/// If results are missing (the workers were killed).
+fn finished<R>(total: &AtomicUsize, seen: usize) -> Option<R> {
+    let total = total.load(Ordering::Acquire);
+    assert!(
+        total != UNKNOWN && seen >= total,
+        "green::pool::Pool::imap: the pool was killed before every job ran"
+    );
+    None
 }
 
 impl<R> Iterator for IMapUnordered<R> {
@@ -626,9 +647,13 @@ impl<R> Iterator for IMapUnordered<R> {
     ///
     /// # Panics
     ///
-    /// Re-raises the job's panic.
+    /// Re-raises the job's panic; panics if the pool was killed before
+    /// every job ran.
     fn next(&mut self) -> Option<R> {
-        let (_, r) = self.rx.recv().ok()?;
+        let Ok((_, r)) = self.rx.recv() else {
+            return finished(&self.total, self.seen);
+        };
+        self.seen += 1;
         Some(r.unwrap_or_else(|p| panic::resume_unwind(p)))
     }
 }
