@@ -16,7 +16,10 @@
 //! results. A worker that takes a job while no other worker is idle starts
 //! one more, up to `size`: jobs that block get up to `size` of them
 //! running at once, as with one greenlet per item, and jobs that never
-//! block run on one worker without a spawn per item. A job that panics is reported and its
+//! block run on one worker without a spawn per item. As in a thread pool,
+//! jobs run by one worker share its greenlet: a greenlet-local
+//! (`thread_local!`) value set by one job is seen by the next. Use
+//! [`spawn`](Pool::spawn) per item when each job needs a fresh greenlet. A job that panics is reported and its
 //! panic re-raised in the caller when its result is due.
 
 use std::collections::{BTreeMap, HashMap};
