@@ -505,7 +505,9 @@ impl Hub {
             }
         }
         let mut due = std::mem::take(&mut *self.due.borrow_mut());
-        self.timers.borrow_mut().expire(Instant::now(), &mut due);
+        let now = Instant::now();
+        self.timers.borrow_mut().expire_into(now, &mut due);
+        self.stacks.borrow_mut().maybe_trim(now);
         for action in due.drain(..) {
             match action {
                 Action::Unpark(task) => task.unpark(),

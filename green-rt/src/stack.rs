@@ -19,16 +19,17 @@
 //! 65 530). When a map cannot be made, the error says which limit ran out.
 //!
 //! The pool keeps finished stacks for reuse, so spawning in the steady state
-//! costs no system call. Up to [`HOT_STACKS`] are kept as they are; up to
-//! a quarter of `vm.max_map_count` in all are kept with their pages handed
-//! back to the kernel (`madvise(MADV_DONTNEED)`); beyond that they are
-//! unmapped.
+//! costs no system call. Stacks that stay unused for a second, beyond the
+//! [`HOT_STACKS`] most recently used, have their pages handed back to the
+//! kernel (`madvise(MADV_DONTNEED)`); the pool keeps at most a quarter of
+//! `vm.max_map_count` stacks and unmaps the rest.
 
 use std::io;
+use std::time::{Duration, Instant};
 
 use corosensei::stack::{Stack, StackPointer};
 
-/// Stacks kept in the pool with their pages resident.
+/// Stacks kept in the pool with their pages resident however long idle.
 pub(crate) const HOT_STACKS: usize = 1024;
 
 /// Stacks kept in the pool at most (the cold ones with their pages
@@ -185,28 +186,46 @@ fn map_error(err: io::Error, size: usize) -> io::Error {
     }
 }
 
-/// Finished stacks kept for reuse, per usable size.
-#[derive(Debug, Default)]
+/// How often the pool hands back the pages of stacks that stayed unused.
+const TRIM_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Finished stacks kept for reuse.
+///
+/// The stacks of the pool's size form a LIFO: the most recently finished
+/// on top, reused first. The bottom `released` of them have had their pages
+/// handed back. Once per [`TRIM_INTERVAL`] (from the hub, between polls),
+/// the stacks that were not reused during the whole interval (those below
+/// the lowest the LIFO sank to), except the [`HOT_STACKS`] on top, have their
+/// pages handed back, and the pool is cut to its bound. Reusing a stack thus
+/// costs no system call, and an idle pool costs no memory after a second.
+#[derive(Debug)]
 pub(crate) struct StackPool {
-    /// Stacks whose pages are resident: reused first.
-    hot: Vec<GreenStack>,
-    /// Stacks whose pages were handed back.
-    cold: Vec<GreenStack>,
+    free: Vec<GreenStack>,
+    /// `free[..released]` have had their pages handed back.
+    released: usize,
+    /// The lowest `free.len()` since the last trim.
+    low: usize,
+    last_trim: Instant,
     /// Stacks of other sizes than the pool's (from `Builder::stack_size`).
     other: Vec<GreenStack>,
     size: usize,
     /// Stacks mapped so far (for statistics and tests).
     mapped: usize,
-    /// Bound on `hot.len() + cold.len()`.
+    /// Bound on `free.len()` after a trim.
     bound: usize,
 }
 
 impl StackPool {
     pub(crate) fn new(size: usize) -> StackPool {
         StackPool {
+            free: Vec::new(),
+            released: 0,
+            low: 0,
+            last_trim: Instant::now(),
+            other: Vec::new(),
             size: size.max(MIN_STACK_SIZE).next_multiple_of(page_size()),
+            mapped: 0,
             bound: pooled_stacks(),
-            ..StackPool::default()
         }
     }
 
@@ -219,20 +238,31 @@ impl StackPool {
         let size = size.max(MIN_STACK_SIZE).next_multiple_of(page_size());
         if size != self.size {
             self.size = size;
-            let old = std::mem::take(&mut self.hot)
-                .into_iter()
-                .chain(std::mem::take(&mut self.cold));
-            self.other.extend(old);
+            self.other.append(&mut self.free);
+            self.other.truncate(HOT_STACKS);
+            self.released = 0;
+            self.low = 0;
         }
+    }
+
+    fn rounded(&self, size: Option<usize>) -> usize {
+        size.map(|s| s.max(MIN_STACK_SIZE).next_multiple_of(page_size()))
+            .unwrap_or(self.size)
+    }
+
+    fn pop(&mut self) -> Option<GreenStack> {
+        let stack = self.free.pop()?;
+        let len = self.free.len();
+        self.released = self.released.min(len);
+        self.low = self.low.min(len);
+        Some(stack)
     }
 
     /// A stack of at least `size` usable bytes (`None`: the pool's size).
     pub(crate) fn get(&mut self, size: Option<usize>) -> io::Result<GreenStack> {
-        let want = size
-            .map(|s| s.max(MIN_STACK_SIZE).next_multiple_of(page_size()))
-            .unwrap_or(self.size);
+        let want = self.rounded(size);
         if want == self.size {
-            if let Some(s) = self.hot.pop().or_else(|| self.cold.pop()) {
+            if let Some(s) = self.pop() {
                 return Ok(s);
             }
         } else if let Some(i) = self.other.iter().position(|s| s.size() == want) {
@@ -246,22 +276,16 @@ impl StackPool {
     /// Makes sure a stack of `size` can be had without mapping one, mapping
     /// it now if needed, so that running out is reported early.
     pub(crate) fn reserve(&mut self, size: Option<usize>) -> io::Result<()> {
-        let want = size
-            .map(|s| s.max(MIN_STACK_SIZE).next_multiple_of(page_size()))
-            .unwrap_or(self.size);
+        let want = self.rounded(size);
         let have = if want == self.size {
-            !self.hot.is_empty() || !self.cold.is_empty()
+            !self.free.is_empty()
         } else {
             self.other.iter().any(|s| s.size() == want)
         };
         if !have {
             let stack = GreenStack::new(want)?;
             self.mapped += 1;
-            if want == self.size {
-                self.hot.push(stack)
-            } else {
-                self.other.push(stack)
-            }
+            self.put(stack);
         }
         Ok(())
     }
@@ -274,22 +298,76 @@ impl StackPool {
             }
             return;
         }
-        if self.hot.len() < HOT_STACKS {
-            self.hot.push(stack);
-        } else if self.hot.len() + self.cold.len() < self.bound {
-            stack.release_pages();
-            self.cold.push(stack);
+        self.free.push(stack);
+    }
+
+    /// Once per interval: hands back the pages of the stacks that stayed
+    /// unused, and unmaps those beyond the bound.
+    pub(crate) fn maybe_trim(&mut self, now: Instant) {
+        if now.saturating_duration_since(self.last_trim) < TRIM_INTERVAL {
+            return;
         }
-        // else: dropped here, which unmaps it.
+        self.last_trim = now;
+        let len = self.free.len();
+        // Unused all interval, and not among the hottest.
+        let idle_end = self.low.min(len.saturating_sub(HOT_STACKS));
+        for stack in &self.free[self.released.min(idle_end)..idle_end] {
+            stack.release_pages();
+        }
+        self.released = self.released.max(idle_end);
+        if len > self.bound {
+            // The oldest stacks are at the bottom.
+            let excess = len - self.bound;
+            self.free.drain(..excess);
+            self.released = self.released.saturating_sub(excess);
+        }
+        self.low = self.free.len();
     }
 
     /// Stacks currently in the pool.
     pub(crate) fn pooled(&self) -> usize {
-        self.hot.len() + self.cold.len() + self.other.len()
+        self.free.len() + self.other.len()
     }
 
     /// Stacks mapped since the pool was made.
     pub(crate) fn mapped(&self) -> usize {
         self.mapped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_reuses_then_trims_idle_stacks() {
+        let mut pool = StackPool::new(64 * 1024);
+        let stacks: Vec<_> = (0..HOT_STACKS + 10)
+            .map(|_| pool.get(None).unwrap())
+            .collect();
+        assert_eq!(pool.mapped(), HOT_STACKS + 10);
+        for s in stacks {
+            pool.put(s);
+        }
+        // Reuse maps nothing.
+        let s = pool.get(None).unwrap();
+        pool.put(s);
+        assert_eq!(pool.mapped(), HOT_STACKS + 10);
+        // First trim: the low-water mark was 0 before the puts, so nothing
+        // counts as idle yet.
+        let t0 = pool.last_trim;
+        pool.maybe_trim(t0 + TRIM_INTERVAL);
+        assert_eq!(pool.released, 0);
+        // A whole interval without use: all but the hottest are released.
+        pool.maybe_trim(t0 + 2 * TRIM_INTERVAL);
+        assert_eq!(pool.released, 10);
+        assert_eq!(pool.pooled(), HOT_STACKS + 10);
+        // Taking a released stack lowers the mark.
+        let taken: Vec<_> = (0..HOT_STACKS + 5)
+            .map(|_| pool.get(None).unwrap())
+            .collect();
+        assert_eq!(pool.released, 5);
+        assert_eq!(pool.mapped(), HOT_STACKS + 10);
+        drop(taken);
     }
 }
