@@ -294,3 +294,17 @@ fn local_greenlets_sharing_a_receiver_are_all_served() {
     assert_eq!(got, [0, 1, 2]);
     assert_clean();
 }
+
+#[test]
+fn a_shared_receiver_survives_one_waiter_timing_out() {
+    let (tx, rx) = mpsc::channel::<u32>();
+    let rx = std::rc::Rc::new(rx);
+    let r1 = rx.clone();
+    let impatient = thread::spawn_local(move || r1.recv_timeout(Duration::from_millis(2)));
+    let r2 = rx.clone();
+    let patient = thread::spawn_local(move || r2.recv());
+    assert_eq!(impatient.join().unwrap(), Err(RecvTimeoutError::Timeout));
+    tx.send(5).unwrap();
+    assert_eq!(patient.join().unwrap(), Ok(5));
+    assert_clean();
+}

@@ -88,6 +88,17 @@ impl<T> State<T> {
         }
     }
 
+    /// A parked receiver stops waiting (timeout, unwind, end of a
+    /// `Select`). Others parked on the same receiver are woken to
+    /// re-register, so none is forgotten.
+    fn unregister_receiver(&mut self) {
+        if self.recv_extra.is_empty() {
+            self.recv_parked = false;
+        } else {
+            self.wake_receiver();
+        }
+    }
+
     /// Registers `task` as the parked receiver.
     #[inline]
     fn park_receiver(&mut self, task: &Arc<Task>) {
@@ -312,7 +323,7 @@ impl<T> Receiver<T> {
         struct Unregister<'a, T>(&'a Chan<T>);
         impl<T> Drop for Unregister<'_, T> {
             fn drop(&mut self) {
-                waiter::lock(&self.0.state).recv_parked = false;
+                waiter::lock(&self.0.state).unregister_receiver();
             }
         }
         let mut s = waiter::lock(&self.chan.state);
@@ -324,7 +335,7 @@ impl<T> Receiver<T> {
                 return Err(RecvTimeoutError::Disconnected);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                s.recv_parked = false;
+                s.unregister_receiver();
                 return Err(RecvTimeoutError::Timeout);
             }
             s.park_receiver(hub::hub().current_task());
@@ -371,7 +382,7 @@ impl<T> Receiver<T> {
 
     /// Undoes [`register`](Self::register).
     pub(crate) fn unregister(&self) {
-        waiter::lock(&self.chan.state).recv_parked = false;
+        waiter::lock(&self.chan.state).unregister_receiver();
     }
 }
 
