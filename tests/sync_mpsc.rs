@@ -271,3 +271,40 @@ fn iterators_and_messages_dropped_with_the_receiver() {
     let v: Vec<i32> = rx.into_iter().collect();
     assert_eq!(v, [0, 1, 2]);
 }
+
+#[test]
+fn local_greenlets_sharing_a_receiver_are_all_served() {
+    // Receiver is not Sync, but greenlets of one hub may share it through
+    // spawn_local and Rc: every parked one must be woken.
+    let (tx, rx) = mpsc::channel::<u32>();
+    let rx = std::rc::Rc::new(rx);
+    let hs: Vec<_> = (0..3)
+        .map(|_| {
+            let rx = rx.clone();
+            thread::spawn_local(move || rx.recv().unwrap())
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(2));
+    for i in 0..3 {
+        tx.send(i).unwrap();
+        thread::sleep(Duration::from_millis(1));
+    }
+    let mut got: Vec<u32> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+    got.sort();
+    assert_eq!(got, [0, 1, 2]);
+    assert_clean();
+}
+
+#[test]
+fn a_shared_receiver_survives_one_waiter_timing_out() {
+    let (tx, rx) = mpsc::channel::<u32>();
+    let rx = std::rc::Rc::new(rx);
+    let r1 = rx.clone();
+    let impatient = thread::spawn_local(move || r1.recv_timeout(Duration::from_millis(2)));
+    let r2 = rx.clone();
+    let patient = thread::spawn_local(move || r2.recv());
+    assert_eq!(impatient.join().unwrap(), Err(RecvTimeoutError::Timeout));
+    tx.send(5).unwrap();
+    assert_eq!(patient.join().unwrap(), Ok(5));
+    assert_clean();
+}

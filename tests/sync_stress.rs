@@ -148,3 +148,28 @@ fn rwlock_semaphore_queue_across_hubs() {
         assert_eq!(sem.available(), 3);
     });
 }
+
+#[test]
+fn mutex_fast_and_slow_paths_under_parallel_os_threads() {
+    watchdog(60, || {
+        let m = Arc::new(Mutex::new(0u64));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20_000u64 {
+                        if (i + t) % 7 == 0
+                            && let Ok(mut g) = m.try_lock()
+                        {
+                            *g += 1;
+                            continue;
+                        }
+                        *m.lock().unwrap() += 1;
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(*m.lock().unwrap(), 80_000);
+    });
+}

@@ -43,6 +43,15 @@ fn spawn_parks_when_full() {
 }
 
 #[test]
+fn map_over_nothing() {
+    let pool = Pool::new(2);
+    assert!(pool.map(|x: u8| x, std::iter::empty()).is_empty());
+    assert_eq!(pool.map(|x: u8| x, [7]), [7]);
+    pool.join();
+    assert_clean();
+}
+
+#[test]
 fn map_keeps_order_and_limit() {
     let pool = Pool::new(4);
     let inside = Arc::new(AtomicUsize::new(0));
@@ -218,3 +227,43 @@ fn joinall_timeout_and_raise_error() {
     assert_clean();
 }
 // ANCHOR_END: joinall
+
+#[test]
+fn killing_the_pool_during_map_ends_the_map() {
+    let pool = Pool::new(4);
+    let p2 = pool.clone();
+    let killer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        p2.kill();
+    });
+    let r = panic::catch_unwind(AssertUnwindSafe(|| {
+        pool.map(|x: u64| thread::sleep(Duration::from_secs(10 + x)), 0..8)
+    }));
+    let msg = r.unwrap_err();
+    let msg = msg
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| msg.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    assert!(msg.contains("killed"), "{msg}");
+    killer.join().unwrap();
+    assert!(pool.is_empty());
+    assert_clean();
+}
+
+#[test]
+fn killing_the_pool_during_imap_is_not_a_silent_short_stream() {
+    let pool = Pool::new(2);
+    let p2 = pool.clone();
+    let killer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        p2.kill();
+    });
+    let r = panic::catch_unwind(AssertUnwindSafe(|| {
+        pool.imap_unordered(|x: u64| thread::sleep(Duration::from_secs(10 + x)), 0..4)
+            .count()
+    }));
+    assert!(r.is_err());
+    killer.join().unwrap();
+    assert_clean();
+}

@@ -16,13 +16,17 @@
 //! results. A worker that takes a job while no other worker is idle starts
 //! one more, up to `size`: jobs that block get up to `size` of them
 //! running at once, as with one greenlet per item, and jobs that never
-//! block run on one worker without a spawn per item. A job that panics is reported and its
+//! block run on one worker without a spawn per item. As in a thread pool,
+//! jobs run by one worker share its greenlet: a greenlet-local
+//! (`thread_local!`) value set by one job is seen by the next. Use
+//! [`spawn`](Pool::spawn) per item when each job needs a fresh greenlet. A job that panics is reported and its
 //! panic re-raised in the caller when its result is due.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::sync::mpsc::{self, Receiver};
@@ -361,13 +365,19 @@ impl Pool {
     {
         let items = items.into_iter();
         let (lo, _) = items.size_hint();
-        let rx = self.start(f, items, false);
+        let (rx, total) = self.start(f, items, false);
         let mut out: Vec<Option<thread::Result<R>>> = Vec::with_capacity(lo);
         for (i, r) in rx.iter() {
             if i >= out.len() {
                 out.resize_with(i + 1, || None);
             }
             out[i] = Some(r);
+        }
+        // Every worker is gone: the input was exhausted (`total` says how
+        // long it was), or the workers were killed.
+        match total.load(Ordering::Acquire) {
+            UNKNOWN => out.push(None),
+            n => out.resize_with(n, || None),
         }
         out.into_iter()
             .map(|r| match r {
@@ -388,8 +398,10 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
+        let (rx, total) = self.start(f, items.into_iter(), true);
         IMap {
-            rx: self.start(f, items.into_iter(), true),
+            rx,
+            total,
             next: 0,
             early: BTreeMap::new(),
         }
@@ -403,16 +415,22 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
-        IMapUnordered {
-            rx: self.start(f, items.into_iter(), true),
-        }
+        let (rx, total) = self.start(f, items.into_iter(), true);
+        IMapUnordered { rx, total, seen: 0 }
     }
 
     /// Starts the workers of a map; they stop when the input ends or the
     /// results' receiver is dropped. With `lazy`, results go through a
     /// channel of `size` slots, so workers park until the consumer catches
     /// up (an endless input is only pulled as far as it is consumed).
-    fn start<It, F, R>(&self, f: F, items: It, lazy: bool) -> Receiver<Outcome<R>>
+    /// Also returns where the number of items is stored once the input is
+    /// exhausted.
+    fn start<It, F, R>(
+        &self,
+        f: F,
+        items: It,
+        lazy: bool,
+    ) -> (Receiver<Outcome<R>>, Arc<AtomicUsize>)
     where
         It: Iterator + Send + 'static,
         F: Fn(It::Item) -> R + Send + Sync + 'static,
@@ -427,7 +445,9 @@ impl Pool {
             }),
             f,
             pool: self.clone(),
+            total: Arc::new(AtomicUsize::new(UNKNOWN)),
         });
+        let total = shared.total.clone();
         let (tx, rx) = if lazy {
             let (tx, rx) = mpsc::sync_channel(self.size());
             (Tx::Bounded(tx), rx)
@@ -440,7 +460,7 @@ impl Pool {
         // starts another, up to the pool's size. Jobs that never block
         // thus run on one worker, and blocking ones on up to `size`.
         self.spawn(move || shared.work(&tx));
-        rx
+        (rx, total)
     }
 }
 
@@ -472,7 +492,12 @@ struct MapShared<It, F> {
     state: crate::sync::Mutex<MapState<It>>,
     f: F,
     pool: Pool,
+    /// The number of items, once the input is exhausted.
+    total: Arc<AtomicUsize>,
 }
+
+/// `MapShared::total` before the input is exhausted.
+const UNKNOWN: usize = usize::MAX;
 
 struct MapState<It> {
     next: usize,
@@ -499,6 +524,7 @@ where
                 }
                 busy = true;
                 let Some(item) = s.items.next() else {
+                    self.total.store(s.next, Ordering::Release);
                     s.idle -= 1;
                     s.workers -= 1;
                     return;
@@ -556,6 +582,7 @@ impl fmt::Debug for Pool {
 /// The results of [`Pool::imap`], in input order.
 pub struct IMap<R> {
     rx: Receiver<Outcome<R>>,
+    total: Arc<AtomicUsize>,
     next: usize,
     early: BTreeMap<usize, thread::Result<R>>,
 }
@@ -567,12 +594,15 @@ impl<R> Iterator for IMap<R> {
     ///
     /// # Panics
     ///
-    /// Re-raises the job's panic.
+    /// Re-raises the job's panic; panics if the pool was killed before
+    /// every job ran.
     fn next(&mut self) -> Option<R> {
         let r = match self.early.remove(&self.next) {
             Some(r) => r,
             None => loop {
-                let (i, r) = self.rx.recv().ok()?;
+                let Ok((i, r)) = self.rx.recv() else {
+                    return finished(&self.total, self.next);
+                };
                 if i == self.next {
                     break r;
                 }
@@ -595,6 +625,22 @@ impl<R> fmt::Debug for IMap<R> {
 /// The results of [`Pool::imap_unordered`], as jobs finish.
 pub struct IMapUnordered<R> {
     rx: Receiver<Outcome<R>>,
+    total: Arc<AtomicUsize>,
+    seen: usize,
+}
+
+/// The end of an `imap`: every worker is gone after `seen` results.
+///
+/// # Panics
+///
+/// If results are missing (the workers were killed).
+fn finished<R>(total: &AtomicUsize, seen: usize) -> Option<R> {
+    let total = total.load(Ordering::Acquire);
+    assert!(
+        total != UNKNOWN && seen >= total,
+        "green::pool::Pool::imap: the pool was killed before every job ran"
+    );
+    None
 }
 
 impl<R> Iterator for IMapUnordered<R> {
@@ -604,9 +650,13 @@ impl<R> Iterator for IMapUnordered<R> {
     ///
     /// # Panics
     ///
-    /// Re-raises the job's panic.
+    /// Re-raises the job's panic; panics if the pool was killed before
+    /// every job ran.
     fn next(&mut self) -> Option<R> {
-        let (_, r) = self.rx.recv().ok()?;
+        let Ok((_, r)) = self.rx.recv() else {
+            return finished(&self.total, self.seen);
+        };
+        self.seen += 1;
         Some(r.unwrap_or_else(|p| panic::resume_unwind(p)))
     }
 }

@@ -34,6 +34,9 @@ struct State<T> {
     /// clone per wait), and whether it is parked waiting now.
     recv_task: Option<Arc<Task>>,
     recv_parked: bool,
+    /// Other tasks parked on the same receiver (greenlets of one hub
+    /// sharing it through `spawn_local`), all woken with the first.
+    recv_extra: Vec<Arc<Task>>,
     /// Senders parked on a full (or rendezvous) channel.
     send_waiters: WaitQueue,
     /// Messages pushed and popped so far (for the rendezvous hand-off).
@@ -55,6 +58,7 @@ impl<T> Chan<T> {
                 receiver: true,
                 recv_task: None,
                 recv_parked: false,
+                recv_extra: Vec::new(),
                 send_waiters: WaitQueue::new(),
                 pushed: 0,
                 popped: 0,
@@ -78,18 +82,37 @@ impl<T> State<T> {
             if let Some(r) = &self.recv_task {
                 r.unpark();
             }
+            for r in self.recv_extra.drain(..) {
+                r.unpark();
+            }
+        }
+    }
+
+    /// A parked receiver stops waiting (timeout, unwind, end of a
+    /// `Select`). Others parked on the same receiver are woken to
+    /// re-register, so none is forgotten.
+    fn unregister_receiver(&mut self) {
+        if self.recv_extra.is_empty() {
+            self.recv_parked = false;
+        } else {
+            self.wake_receiver();
         }
     }
 
     /// Registers `task` as the parked receiver.
     #[inline]
     fn park_receiver(&mut self, task: &Arc<Task>) {
-        if !self
+        let known = self
             .recv_task
             .as_ref()
-            .is_some_and(|t| Arc::ptr_eq(t, task))
-        {
-            self.recv_task = Some(task.clone());
+            .is_some_and(|t| Arc::ptr_eq(t, task));
+        if !known {
+            if self.recv_parked {
+                // Another task waits on this receiver already.
+                self.recv_extra.push(task.clone());
+            } else {
+                self.recv_task = Some(task.clone());
+            }
         }
         self.recv_parked = true;
     }
@@ -300,7 +323,7 @@ impl<T> Receiver<T> {
         struct Unregister<'a, T>(&'a Chan<T>);
         impl<T> Drop for Unregister<'_, T> {
             fn drop(&mut self) {
-                waiter::lock(&self.0.state).recv_parked = false;
+                waiter::lock(&self.0.state).unregister_receiver();
             }
         }
         let mut s = waiter::lock(&self.chan.state);
@@ -312,7 +335,7 @@ impl<T> Receiver<T> {
                 return Err(RecvTimeoutError::Disconnected);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                s.recv_parked = false;
+                s.unregister_receiver();
                 return Err(RecvTimeoutError::Timeout);
             }
             s.park_receiver(hub::hub().current_task());
@@ -359,7 +382,7 @@ impl<T> Receiver<T> {
 
     /// Undoes [`register`](Self::register).
     pub(crate) fn unregister(&self) {
-        waiter::lock(&self.chan.state).recv_parked = false;
+        waiter::lock(&self.chan.state).unregister_receiver();
     }
 }
 
@@ -407,6 +430,7 @@ impl<T> Drop for Receiver<T> {
             let mut s = waiter::lock(&self.chan.state);
             s.receiver = false;
             s.recv_task = None;
+            s.recv_extra.clear();
             s.send_waiters.notify_all();
             if s.cap == Some(0) {
                 // A parked rendezvous sender takes its message back.
