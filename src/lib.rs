@@ -24,8 +24,19 @@
 //! }
 //! ```
 //!
-//! The std mirrors can also be used directly, without the macros:
-//! [`thread`], [`time`], and the runtime's own [`runtime`] module.
+//! The modules can also be used directly, without the macros.
+//!
+//! **std mirrors** (std's items, same signatures and semantics, green
+//! inside): [`thread`], [`time`], [`sync`] (with [`sync::mpsc`]), [`net`],
+//! [`os::unix::net`].
+//!
+//! **gevent/eventlet toolkit**: [`pool`] (`Pool`, `Group`, `joinall`),
+//! [`event`] (`Event`, `AsyncResult`), [`queue`], [`timeout`]
+//! (`Timeout`, `with_timeout`), [`select`], [`tpool`] (run blocking code on
+//! an OS-thread pool while the greenlet waits).
+//!
+//! **Runtime**: [`runtime`] (options, statistics) and
+//! [`thread_local!`] (greenlet-local storage).
 
 pub use green_macros::{main, patch, test};
 pub use green_rt::*;
