@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::hub::{self, Remote};
+use crate::hub::{self, Hub, Remote};
 
 const EMPTY: u8 = 0;
 const PARKED: u8 = 1;
@@ -115,10 +115,18 @@ impl Task {
     }
 
     /// Consumes a pending notification; returns whether there was one.
+    ///
+    /// Only the owner moves the state out of NOTIFIED, so a plain store
+    /// suffices: an `unpark` racing with it finds NOTIFIED and does nothing,
+    /// which is the same as arriving just before (notifications do not
+    /// count up).
     fn try_consume(&self) -> bool {
-        self.state
-            .compare_exchange(NOTIFIED, EMPTY, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        if self.state.load(Ordering::Acquire) == NOTIFIED {
+            self.state.store(EMPTY, Ordering::Release);
+            true
+        } else {
+            false
+        }
     }
 
     /// Empty -> parked; fails if a notification arrived meanwhile.
@@ -140,8 +148,11 @@ pub(crate) fn current() -> Arc<Task> {
 
 /// Unwinds with a pending interrupt (kill, timeout) of the current waiter.
 pub(crate) fn check_interrupt() {
-    let hub = hub::hub();
-    let task = hub.current_task();
+    unwind_if_interrupted(hub::hub().current_task());
+}
+
+#[inline]
+fn unwind_if_interrupted(task: &Task) {
     if task.is_interrupted()
         && let Some(payload) = task.take_interrupt()
     {
@@ -152,27 +163,30 @@ pub(crate) fn check_interrupt() {
 /// Parks the current waiter until it is unparked (or spuriously). A pending
 /// interrupt unwinds from here, before or after the wait.
 pub(crate) fn park() {
-    check_interrupt();
-    park_raw(None);
-    check_interrupt();
+    let hub = hub::hub();
+    let task = hub.current_task();
+    unwind_if_interrupted(task);
+    park_raw(hub, task, None);
+    unwind_if_interrupted(task);
 }
 
 /// As [`park`], but returns by `deadline` at the latest.
 pub(crate) fn park_until(deadline: Instant) {
-    check_interrupt();
-    park_raw(Some(deadline));
-    check_interrupt();
+    let hub = hub::hub();
+    let task = hub.current_task();
+    unwind_if_interrupted(task);
+    park_raw(hub, task, Some(deadline));
+    unwind_if_interrupted(task);
 }
 
 /// Parks without looking at interrupts (for waits that must complete, such
 /// as the end of a `scope`).
 pub(crate) fn park_uninterruptible() {
-    park_raw(None);
+    let hub = hub::hub();
+    park_raw(hub, hub.current_task(), None);
 }
 
-fn park_raw(deadline: Option<Instant>) {
-    let hub = hub::hub();
-    let task = hub.current_task();
+fn park_raw(hub: &Hub, task: &Arc<Task>, deadline: Option<Instant>) {
     if task.try_consume() {
         return;
     }
