@@ -7,12 +7,8 @@ use green::sync::{Arc, BoundedSemaphore, Condvar, Mutex, RwLock, Semaphore, TryL
 use green::thread;
 
 /// Every greenlet of this thread's hub is gone and no timer is left.
-fn assert_clean() {
-    thread::sleep(Duration::from_millis(1));
-    let s = green::runtime::stats();
-    assert_eq!(s.greenlets, 0, "leaked greenlets: {s:?}");
-    assert_eq!(s.timers, 0, "leaked timers: {s:?}");
-}
+mod util;
+use util::assert_clean;
 
 #[test]
 fn many_greenlets_contend() {

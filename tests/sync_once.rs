@@ -6,12 +6,8 @@ use std::time::Duration;
 use green::sync::{Arc, Barrier, LazyLock, Once, OnceLock};
 use green::thread;
 
-fn assert_clean() {
-    thread::sleep(Duration::from_millis(1));
-    let s = green::runtime::stats();
-    assert_eq!(s.greenlets, 0, "leaked greenlets: {s:?}");
-    assert_eq!(s.timers, 0, "leaked timers: {s:?}");
-}
+mod util;
+use util::assert_clean;
 
 #[test]
 fn once_runs_once_while_others_park() {

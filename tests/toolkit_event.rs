@@ -7,12 +7,8 @@ use green::select::Select;
 use green::sync::mpsc;
 use green::thread;
 
-fn assert_clean() {
-    thread::sleep(Duration::from_millis(1));
-    let s = green::runtime::stats();
-    assert_eq!(s.greenlets, 0, "leaked greenlets: {s:?}");
-    assert_eq!(s.timers, 0, "leaked timers: {s:?}");
-}
+mod util;
+use util::assert_clean;
 
 #[test]
 fn event_wakes_every_waiter() {

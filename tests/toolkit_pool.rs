@@ -8,12 +8,8 @@ use green::pool::{Group, Pool, joinall, killall};
 use green::sync::Arc;
 use green::thread;
 
-fn assert_clean() {
-    thread::sleep(Duration::from_millis(1));
-    let s = green::runtime::stats();
-    assert_eq!(s.greenlets, 0, "leaked greenlets: {s:?}");
-    assert_eq!(s.timers, 0, "leaked timers: {s:?}");
-}
+mod util;
+use util::assert_clean;
 
 #[test]
 fn spawn_parks_when_full() {

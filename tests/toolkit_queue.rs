@@ -7,12 +7,8 @@ use green::queue::{Empty, Full, JoinableQueue, LifoQueue, PriorityQueue, Queue};
 use green::sync::Arc;
 use green::thread;
 
-fn assert_clean() {
-    thread::sleep(Duration::from_millis(1));
-    let s = green::runtime::stats();
-    assert_eq!(s.greenlets, 0, "leaked greenlets: {s:?}");
-    assert_eq!(s.timers, 0, "leaked timers: {s:?}");
-}
+mod util;
+use util::assert_clean;
 
 #[test]
 fn orders() {

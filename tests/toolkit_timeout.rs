@@ -8,12 +8,8 @@ use green::sync::{Arc, Mutex};
 use green::thread;
 use green::timeout::{Elapsed, Timeout, with_timeout};
 
-fn assert_clean() {
-    thread::sleep(Duration::from_millis(1));
-    let s = green::runtime::stats();
-    assert_eq!(s.greenlets, 0, "leaked greenlets: {s:?}");
-    assert_eq!(s.timers, 0, "leaked timers: {s:?}");
-}
+mod util;
+use util::assert_clean;
 
 #[test]
 fn with_timeout_interrupts_a_sleep() {
