@@ -1,4 +1,8 @@
 //! The `std::net` corpus, run once on std and once patched onto green.
+//!
+//! Each corpus program is built twice, as written (on std) and under
+//! `#[green::patch]` (on green); both builds run and must print the same
+//! transcript.
 
 #[path = "corpus/net_echo.rs"]
 mod std_net_echo;
@@ -8,11 +12,20 @@ mod std_net_echo;
 mod green_net_echo {}
 
 #[test]
-fn net_echo_on_std() {
-    std_net_echo::main();
+fn net_echo_prints_the_same_on_std_and_green() {
+    let on_std = std_net_echo::main();
+    let on_green = green::runtime::Builder::new().run(green_net_echo::main);
+    assert_same_transcript(&on_std, &on_green);
 }
 
-#[green::test]
-fn net_echo_on_green() {
-    green_net_echo::main();
+/// Both builds print the same, non-trivial transcript.
+fn assert_same_transcript(on_std: &str, on_green: &str) {
+    assert!(
+        on_std.lines().count() >= 3,
+        "the transcript is too short to compare:\n{on_std}"
+    );
+    assert_eq!(
+        on_std, on_green,
+        "std (left) and green (right) printed different transcripts"
+    );
 }

@@ -1,5 +1,9 @@
 //! The `std::thread` and `thread_local!` corpus, run once on std and once
 //! patched onto green.
+//!
+//! Each corpus program is built twice, as written (on std) and under
+//! `#[green::patch]` (on green); both builds run and must print the same
+//! transcript.
 
 #[path = "corpus/thread_basics.rs"]
 mod std_thread_basics;
@@ -9,13 +13,10 @@ mod std_thread_basics;
 mod green_thread_basics {}
 
 #[test]
-fn thread_basics_on_std() {
-    std_thread_basics::main();
-}
-
-#[green::test]
-fn thread_basics_on_green() {
-    green_thread_basics::main();
+fn thread_basics_prints_the_same_on_std_and_green() {
+    let on_std = std_thread_basics::main();
+    let on_green = green::runtime::Builder::new().run(green_thread_basics::main);
+    assert_same_transcript(&on_std, &on_green);
 }
 
 #[path = "corpus/thread_local.rs"]
@@ -26,11 +27,20 @@ mod std_thread_local;
 mod green_thread_local {}
 
 #[test]
-fn thread_local_on_std() {
-    std_thread_local::main();
+fn thread_local_prints_the_same_on_std_and_green() {
+    let on_std = std_thread_local::main();
+    let on_green = green::runtime::Builder::new().run(green_thread_local::main);
+    assert_same_transcript(&on_std, &on_green);
 }
 
-#[green::test]
-fn thread_local_on_green() {
-    green_thread_local::main();
+/// Both builds print the same, non-trivial transcript.
+fn assert_same_transcript(on_std: &str, on_green: &str) {
+    assert!(
+        on_std.lines().count() >= 3,
+        "the transcript is too short to compare:\n{on_std}"
+    );
+    assert_eq!(
+        on_std, on_green,
+        "std (left) and green (right) printed different transcripts"
+    );
 }

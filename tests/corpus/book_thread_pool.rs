@@ -3,11 +3,22 @@
 //! `Arc<Mutex<mpsc::Receiver<Job>>>` (holding the lock while they wait in
 //! `recv`), a TCP server that hands each connection to the pool, and a
 //! graceful shutdown that drops the sender and joins every worker.
+//!
+//! `main` asserts the behaviour and returns a transcript of it, one line per
+//! observable result, that must not depend on timing or scheduling (which
+//! worker served which request does not go in).
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
+
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {
+        writeln!($out, $($arg)*).unwrap()
+    };
+}
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -85,18 +96,24 @@ fn handle_connection(mut stream: TcpStream) {
     stream.write_all(response.as_bytes()).unwrap();
 }
 
-pub(crate) fn main() {
+pub(crate) fn main() -> String {
+    let mut out = String::new();
     let requests = 64;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
 
     let server = thread::spawn(move || {
         let pool = ThreadPool::new(4);
+        let workers = pool.workers.len();
+        let mut accepted = 0;
         for stream in listener.incoming().take(requests) {
             let stream = stream.unwrap();
+            accepted += 1;
             pool.execute(|| handle_connection(stream));
         }
         // Dropping the pool shuts it down and joins the workers.
+        drop(pool);
+        (workers, accepted)
     });
 
     let clients: Vec<_> = (0..requests)
@@ -119,6 +136,13 @@ pub(crate) fn main() {
         } else {
             assert!(response.starts_with("HTTP/1.1 404"), "{response}");
         }
+        say!(out, "request {i}: {response:?}");
     }
-    server.join().unwrap();
+    let (workers, accepted) = server.join().unwrap();
+    assert_eq!(accepted, requests);
+    say!(
+        out,
+        "server: pool of {workers} workers served {accepted} connections and shut down"
+    );
+    out
 }
