@@ -7,7 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 // `core::sync::atomic` is `std::sync::atomic` under another path, and is
-// not patched: this corpus needs only `green::thread`.
+// not rewritten by patching: in this file only the `std::thread` paths are.
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
