@@ -26,7 +26,7 @@ use crate::io::ScheduledIo;
 use crate::local::Locals;
 use crate::signal;
 use crate::stack::{GreenStack, StackPool};
-use crate::task::{ROOT, Task};
+use crate::task::{PENDING, ROOT, Task};
 use crate::timer::{Action, TimerKey, Timers};
 
 /// Token of the hub's `mio::Waker`.
@@ -47,6 +47,26 @@ pub(crate) struct Remote {
     pub(crate) registry: mio::Registry,
     /// Registrations dropped on other threads, released between polls.
     released: Mutex<Vec<Arc<ScheduledIo>>>,
+    /// Greenlets spawned for this hub by other threads.
+    spawns: Mutex<Vec<RemoteSpawn>>,
+}
+
+impl std::fmt::Debug for RemoteSpawn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteSpawn")
+            .field("task", &self.task)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A greenlet made on one thread to run on another thread's hub.
+pub(crate) struct RemoteSpawn {
+    /// Its task, made with slot [`PENDING`].
+    pub(crate) task: Arc<Task>,
+    /// Its body.
+    pub(crate) start: Box<dyn Start + Send>,
+    /// Its stack size.
+    pub(crate) stack_size: Option<usize>,
 }
 
 impl Remote {
@@ -64,6 +84,19 @@ impl Remote {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(task);
+        self.notify();
+    }
+
+    /// Hands a new greenlet to this hub from another thread.
+    pub(crate) fn push_spawn(&self, spawn: RemoteSpawn) {
+        self.spawns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(spawn);
+        self.notify();
+    }
+
+    fn notify(&self) {
         if !self.pending.swap(true, Ordering::SeqCst) {
             // A failed wake-up means the hub's thread is gone with its poll;
             // nothing is left to wake.
@@ -202,8 +235,9 @@ pub(crate) fn schedule(task: &Arc<Task>) {
     if let Some(hub) = try_hub()
         && Arc::ptr_eq(&hub.remote, &task.hub)
     {
-        if task.slot != ROOT {
-            hub.ready.borrow_mut().push_back(task.slot);
+        let slot = task.slot();
+        if slot != ROOT {
+            hub.ready.borrow_mut().push_back(slot);
         }
         return;
     }
@@ -220,6 +254,7 @@ impl Hub {
             waker,
             registry: poll.registry().try_clone()?,
             released: Mutex::new(Vec::new()),
+            spawns: Mutex::new(Vec::new()),
         });
         let name = std::thread::current().name().map(Box::from);
         let root = Arc::new(Task::new(remote.clone(), ROOT, name));
@@ -316,6 +351,14 @@ impl Hub {
         start: Box<dyn Start>,
     ) -> io::Result<Arc<Task>> {
         self.stacks.borrow_mut().reserve(stack_size)?;
+        let task = Arc::new(Task::new(self.remote.clone(), PENDING, name));
+        self.install(task.clone(), start, stack_size);
+        Ok(task)
+    }
+
+    /// Installs a greenlet whose task (with slot [`PENDING`]) was made
+    /// elsewhere, and queues it to run.
+    fn install(&self, task: Arc<Task>, start: Box<dyn Start>, stack_size: Option<usize>) {
         let slot = match self.free_slots.borrow_mut().pop() {
             Some(slot) => slot,
             None => {
@@ -324,18 +367,17 @@ impl Hub {
                 gs.len() - 1
             }
         };
-        let task = Arc::new(Task::new(self.remote.clone(), slot, name));
+        task.set_slot(slot);
         self.greenlets.borrow_mut()[slot] = Some(Box::new(Greenlet {
             co: UnsafeCell::new(None),
             start: Cell::new(Some((start, stack_size))),
-            task: task.clone(),
+            task,
             yielder: Cell::new(ptr::null()),
             locals: Locals::default(),
             guard: Cell::new((0, 0)),
         }));
         self.live.set(self.live.get() + 1);
         self.ready.borrow_mut().push_back(slot);
-        Ok(task)
     }
 
     /// Makes the coroutine of a greenlet that runs for the first time.
@@ -519,12 +561,20 @@ impl Hub {
 
     fn drain_remote(&self) {
         self.remote.pending.store(false, Ordering::SeqCst);
+        let spawns =
+            std::mem::take(&mut *self.remote.spawns.lock().unwrap_or_else(|e| e.into_inner()));
+        for s in spawns {
+            // A greenlet that cannot get a stack fails when it would start,
+            // as on its own hub.
+            self.install(s.task, s.start, s.stack_size);
+        }
         let tasks =
             std::mem::take(&mut *self.remote.queue.lock().unwrap_or_else(|e| e.into_inner()));
         let mut ready = self.ready.borrow_mut();
         for task in tasks {
-            if task.slot != ROOT {
-                ready.push_back(task.slot);
+            let slot = task.slot();
+            if slot != ROOT {
+                ready.push_back(slot);
             }
         }
     }

@@ -3,9 +3,113 @@
 //! Nothing needs starting: every OS thread gets its hub the first time it
 //! makes a green call. [`Builder`] (what `#[green::main]` expands to) sets
 //! the options and runs a closure as the root context of the current thread.
+//!
+//! With [`Builder::workers`] above 1, `run` starts that many hubs in all:
+//! the calling thread's and `workers - 1` worker threads (`green-hub-1`,
+//! …). Greenlets spawned with [`spawn`](crate::thread::spawn) (whose
+//! closures are `Send`, as std's) on any of them are placed on the hubs in
+//! turn and stay there; [`spawn_local`](crate::thread::spawn_local) and
+//! scoped greenlets stay on the spawning hub.
 
-use crate::hub;
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 pub use crate::hub::HubStats;
+use crate::hub::{self, Remote};
+use crate::task::{self, Task};
+
+/// The hubs of a runtime started with more than one worker.
+#[derive(Debug)]
+struct Workers {
+    /// Every hub's remote side; the first is the thread that called `run`.
+    hubs: Vec<Arc<Remote>>,
+    /// The root contexts of the worker threads, woken to stop them.
+    roots: Vec<Arc<Task>>,
+    next: AtomicUsize,
+    shutdown: AtomicBool,
+}
+
+thread_local! {
+    /// The multi-hub runtime this thread's hub belongs to, if any.
+    static WORKERS: RefCell<Option<Arc<Workers>>> = const { RefCell::new(None) };
+}
+
+/// The hub a `Send` greenlet spawned on this thread goes to: `None` for
+/// this thread's own hub.
+pub(crate) fn place() -> Option<Arc<Remote>> {
+    WORKERS.with(|w| {
+        let w = w.borrow();
+        let w = w.as_ref()?;
+        let i = w.next.fetch_add(1, Ordering::Relaxed) % w.hubs.len();
+        let target = &w.hubs[i];
+        if Arc::ptr_eq(target, &hub::hub().remote) {
+            None
+        } else {
+            Some(target.clone())
+        }
+    })
+}
+
+/// Starts `n - 1` worker hubs beside the current thread's.
+fn start_workers(n: usize, stack_size: Option<usize>) -> Arc<Workers> {
+    let (report, reports) = std::sync::mpsc::channel();
+    let mut handoffs = Vec::new();
+    for i in 1..n {
+        let report = report.clone();
+        let (handoff, receive) = std::sync::mpsc::channel::<Arc<Workers>>();
+        handoffs.push(handoff);
+        std::thread::Builder::new()
+            .name(format!("green-hub-{i}"))
+            .spawn(move || {
+                let hub = hub::hub();
+                if let Some(size) = stack_size {
+                    hub.set_default_stack_size(size);
+                }
+                let _ = report.send((i, hub.remote.clone(), hub.current_task().clone()));
+                let Ok(workers) = receive.recv() else { return };
+                WORKERS.with(|w| *w.borrow_mut() = Some(workers.clone()));
+                // The root context runs this hub's loop until told to stop.
+                while !workers.shutdown.load(Ordering::Acquire) {
+                    task::park_uninterruptible();
+                }
+                WORKERS.with(|w| w.borrow_mut().take());
+            })
+            .unwrap_or_else(|e| panic!("green: cannot start worker hub {i}: {e}"));
+    }
+    drop(report);
+    let mut found: Vec<_> = reports.iter().take(n - 1).collect();
+    found.sort_by_key(|(i, _, _)| *i);
+    let mut hubs = vec![hub::hub().remote.clone()];
+    let mut roots = Vec::new();
+    for (_, remote, root) in found {
+        hubs.push(remote);
+        roots.push(root);
+    }
+    let workers = Arc::new(Workers {
+        hubs,
+        roots,
+        next: AtomicUsize::new(0),
+        shutdown: AtomicBool::new(false),
+    });
+    for h in handoffs {
+        let _ = h.send(workers.clone());
+    }
+    workers
+}
+
+/// Stops the worker hubs when `run` returns (or unwinds).
+struct StopWorkers(Arc<Workers>);
+
+impl Drop for StopWorkers {
+    fn drop(&mut self) {
+        WORKERS.with(|w| w.borrow_mut().take());
+        self.0.shutdown.store(true, Ordering::Release);
+        for root in &self.0.roots {
+            root.unpark();
+        }
+    }
+}
 
 /// Options of the runtime, applied to the current thread's hub.
 ///
@@ -39,10 +143,10 @@ impl Builder {
         }
     }
 
-    /// Number of hubs (OS threads running greenlets). Accepted and
-    /// validated (at least 1); today every greenlet runs on the hub of the
-    /// thread that spawns it, as in gevent, and `workers` above 1 does not
-    /// start more hubs yet.
+    /// Number of hubs (OS threads running greenlets), at least 1; the
+    /// default 1 is gevent's model. With more, [`run`](Self::run) starts
+    /// `n - 1` worker threads and [`spawn`](crate::thread::spawn) places
+    /// each new greenlet on the hubs in turn (see the module doc).
     ///
     /// # Panics
     ///
@@ -67,9 +171,11 @@ impl Builder {
     }
 
     /// Runs `f` on the current thread as its root context and returns its
-    /// result. Greenlets that `f` spawns run whenever `f` makes a green
-    /// blocking call; those still running when `f` returns are left as
-    /// they are (as std leaves threads when `main` returns).
+    /// result. Greenlets that `f` spawns on this hub run whenever `f` makes
+    /// a green blocking call; those on worker hubs run at once. Greenlets
+    /// still running when `f` returns are left as they are (as std leaves
+    /// threads when `main` returns); the worker threads stop taking new
+    /// ones and end once their hub's root context gets to run.
     pub fn run<F, R>(self, f: F) -> R
     where
         F: FnOnce() -> R,
@@ -78,8 +184,20 @@ impl Builder {
         if let Some(size) = self.stack_size {
             hub.set_default_stack_size(size);
         }
+        if self.workers <= 1 {
+            return f();
+        }
+        let workers = start_workers(self.workers, self.stack_size);
+        WORKERS.with(|w| *w.borrow_mut() = Some(workers.clone()));
+        let _stop = StopWorkers(workers);
         f()
     }
+}
+
+/// Number of hubs of the runtime this thread belongs to (1 outside a
+/// multi-hub [`Builder::run`]).
+pub fn hubs() -> usize {
+    WORKERS.with(|w| w.borrow().as_ref().map_or(1, |w| w.hubs.len()))
 }
 
 /// Counters of the current thread's hub.

@@ -13,7 +13,7 @@
 
 use std::any::Any;
 use std::panic;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -26,6 +26,8 @@ const DONE: u8 = 3;
 
 /// Slot of the root context (the OS thread's own stack).
 pub(crate) const ROOT: usize = usize::MAX;
+/// Slot of a greenlet handed to another hub that has not installed it yet.
+pub(crate) const PENDING: usize = usize::MAX - 1;
 
 /// The payload a killed greenlet unwinds with, and that its `join` returns.
 ///
@@ -49,7 +51,8 @@ pub(crate) struct Task {
     pub(crate) interrupted: AtomicBool,
     pub(crate) interrupt: Mutex<Option<Box<dyn Any + Send>>>,
     pub(crate) hub: Arc<Remote>,
-    pub(crate) slot: usize,
+    /// Index in the hub's greenlets, [`ROOT`], or [`PENDING`].
+    slot: AtomicUsize,
     pub(crate) id: u64,
     pub(crate) name: Option<Box<str>>,
 }
@@ -63,10 +66,21 @@ impl Task {
             interrupted: AtomicBool::new(false),
             interrupt: Mutex::new(None),
             hub,
-            slot,
+            slot: AtomicUsize::new(slot),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
         }
+    }
+
+    /// Index in the hub's greenlets, [`ROOT`], or [`PENDING`].
+    #[inline]
+    pub(crate) fn slot(&self) -> usize {
+        self.slot.load(Ordering::Acquire)
+    }
+
+    /// Records where the owning hub installed a greenlet made elsewhere.
+    pub(crate) fn set_slot(&self, slot: usize) {
+        self.slot.store(slot, Ordering::Release);
     }
 
     /// Wakes the waiter if it is parked, or makes its next `park` return at

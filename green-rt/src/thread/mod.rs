@@ -33,10 +33,11 @@ use std::time::{Duration, Instant};
 
 pub use std::thread::{Result, available_parallelism, panicking};
 
-use crate::hub::{self, Start};
+use crate::hub::{self, Remote, RemoteSpawn, Start};
 pub use crate::local::{AccessError, LocalKey};
+use crate::runtime;
 pub use crate::task::GreenletExit;
-use crate::task::{self, Task};
+use crate::task::{self, PENDING, Task};
 
 /// A handle to a greenlet (or to an OS thread's root context); mirrors
 /// [`std::thread::Thread`].
@@ -301,7 +302,35 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn_static(f)
+        match runtime::place() {
+            Some(target) => Ok(self.spawn_remote(target, f)),
+            None => self.spawn_static(f),
+        }
+    }
+
+    /// Hands a new greenlet to another hub of the runtime. A failure to get
+    /// its stack there is reported by its `join`.
+    fn spawn_remote<F, T>(self, target: Arc<Remote>, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let packet = new_packet(None);
+        let start = Box::new(GreenletMain {
+            f,
+            packet: packet.clone(),
+        });
+        let name = self.name.map(String::into_boxed_str);
+        let task = Arc::new(Task::new(target.clone(), PENDING, name));
+        target.push_spawn(RemoteSpawn {
+            task: task.clone(),
+            start,
+            stack_size: self.stack_size,
+        });
+        JoinHandle {
+            packet,
+            thread: Thread { task },
+        }
     }
 
     /// As [`spawn`](Self::spawn), without `Send`: the greenlet stays on this

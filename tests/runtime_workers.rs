@@ -1,0 +1,149 @@
+//! `workers = N`: several hubs on several OS threads, greenlets placed at
+//! spawn. One test runs the cases in turn, so that no other runtime of this
+//! binary's threads runs beside them and the thread count at the end is
+//! this test's own.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use green::sync::{Arc, Mutex, mpsc};
+use green::thread;
+
+fn os_thread_name() -> String {
+    std::thread::current().name().unwrap_or("?").to_owned()
+}
+
+fn hub_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.starts_with("green-hub-"))
+        .count()
+}
+
+fn spread_over_every_hub() {
+    assert_eq!(green::runtime::hubs(), 3);
+    let handles: Vec<_> = (0..300u64)
+        .map(|i| thread::spawn(move || (i * 2, os_thread_name())))
+        .collect();
+    let mut names = HashSet::new();
+    for (i, h) in handles.into_iter().enumerate() {
+        let (v, name) = h.join().unwrap();
+        assert_eq!(v, i as u64 * 2);
+        names.insert(name);
+    }
+    assert_eq!(names.len(), 3, "greenlets ran on {names:?}");
+    assert!(
+        names.contains("green-hub-1") && names.contains("green-hub-2"),
+        "{names:?}"
+    );
+}
+
+fn greenlets_on_workers_spread_too() {
+    let inner = thread::spawn(|| {
+        let hs: Vec<_> = (0..30).map(|_| thread::spawn(os_thread_name)).collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<HashSet<_>>()
+            .len()
+    });
+    assert_eq!(inner.join().unwrap(), 3);
+}
+
+fn locks_and_channels_across_hubs() {
+    let counter = Arc::new(Mutex::new(0u32));
+    let (tx, rx) = mpsc::channel();
+    let handles: Vec<_> = (0..60)
+        .map(|_| {
+            let counter = counter.clone();
+            let tx = tx.clone();
+            thread::spawn(move || {
+                for _ in 0..100 {
+                    let mut g = counter.lock().unwrap();
+                    *g += 1;
+                    drop(g);
+                    thread::yield_now();
+                }
+                tx.send(1u32).unwrap();
+            })
+        })
+        .collect();
+    drop(tx);
+    assert_eq!(rx.iter().sum::<u32>(), 60);
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(*counter.lock().unwrap(), 6000);
+}
+
+fn kill_and_panic_across_hubs() {
+    let sleepers: Vec<_> = (0..6)
+        .map(|_| thread::spawn(|| thread::sleep(Duration::from_secs(3600))))
+        .collect();
+    thread::sleep(Duration::from_millis(20));
+    let start = Instant::now();
+    for h in &sleepers {
+        h.kill();
+    }
+    for h in sleepers {
+        assert!(thread::is_greenlet_exit(&*h.join().unwrap_err()));
+    }
+    assert!(start.elapsed() < Duration::from_secs(30));
+    let boom: Vec<_> = (0..3)
+        .map(|i| thread::spawn(move || -> u32 { panic!("boom {i}") }))
+        .collect();
+    for h in boom {
+        assert!(h.join().is_err());
+    }
+}
+
+fn spawn_local_stays_here() {
+    let here = os_thread_name();
+    let names: HashSet<_> = (0..10)
+        .map(|_| thread::spawn_local(os_thread_name).join().unwrap())
+        .collect();
+    assert_eq!(names, HashSet::from([here]));
+}
+
+fn sleepers_on_every_hub() {
+    let done = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let hs: Vec<_> = (0..3000)
+        .map(|_| {
+            let done = done.clone();
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(50));
+                done.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert_eq!(done.load(Ordering::SeqCst), 3000);
+    assert!(start.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn workers_run_greenlets_on_several_hubs() {
+    assert_eq!(green::runtime::hubs(), 1);
+    green::runtime::Builder::new().workers(3).run(|| {
+        spread_over_every_hub();
+        greenlets_on_workers_spread_too();
+        locks_and_channels_across_hubs();
+        kill_and_panic_across_hubs();
+        spawn_local_stays_here();
+        sleepers_on_every_hub();
+    });
+    assert_eq!(green::runtime::hubs(), 1);
+    // Outside the runtime, greenlets stay on this thread again.
+    let here = os_thread_name();
+    assert_eq!(thread::spawn(os_thread_name).join().unwrap(), here);
+    // The worker threads end.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hub_threads() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(hub_threads(), 0, "worker hub threads still running");
+}
