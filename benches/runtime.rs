@@ -9,6 +9,10 @@
 //! `million` raises `vm.max_map_count` to 2 100 000 (it must run as root)
 //! and puts the old value back at the end; it says so when it does.
 //!
+//! The last row runs CPU-bound jobs on one hub per core against tokio's
+//! multi-thread runtime with as many workers; green's figure includes
+//! starting and stopping the worker hubs each round.
+//!
 //! Each figure is the best of several rounds: the machine is shared and
 //! noisy, so compare the ratios, not the absolute times.
 
@@ -306,6 +310,49 @@ fn timers() {
     row("100k sleepers x 10 sleeps (per sleep)", green, tokio, None);
 }
 
+/// Some CPU work: rounds of an xorshift.
+fn work(seed: u64) -> u64 {
+    let mut x = seed | 1;
+    for _ in 0..200_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    x
+}
+
+fn all_cores() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = 256u64;
+    let green = per_op(jobs as usize, || {
+        green::runtime::Builder::new().workers(cores).run(|| {
+            let hs: Vec<_> = (0..jobs)
+                .map(|i| green::thread::spawn(move || work(i)))
+                .collect();
+            let x = hs.into_iter().fold(0, |a, h| a ^ h.join().unwrap());
+            std::hint::black_box(x);
+        })
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .build()
+        .unwrap();
+    let tokio = per_op(jobs as usize, || {
+        rt.block_on(async {
+            let hs: Vec<_> = (0..jobs)
+                .map(|i| tokio::spawn(async move { work(i) }))
+                .collect();
+            let mut x = 0;
+            for h in hs {
+                x ^= h.await.unwrap();
+            }
+            std::hint::black_box(x);
+        })
+    });
+    let name = format!("CPU jobs on {cores} hubs / threads");
+    row(&name, green, tokio, None);
+}
+
 fn million() {
     let n = 1_000_000;
     let _raised = raise_map_count(2 * n + 100_000);
@@ -358,4 +405,5 @@ fn main() {
     spawn_all_then_join();
     yield_switch();
     timers();
+    all_cores();
 }
