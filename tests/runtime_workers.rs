@@ -125,6 +125,58 @@ fn sleepers_on_every_hub() {
     assert!(start.elapsed() < Duration::from_secs(20));
 }
 
+fn tcp_served_across_hubs() {
+    use std::io::{Read, Write};
+    // The listener lives on this hub; each accepted stream is served by a
+    // greenlet placed on some hub, and the clients are spread too.
+    let listener = green::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let clients = 150;
+    let server = thread::spawn(move || {
+        let mut handlers = Vec::new();
+        for _ in 0..clients {
+            let (mut stream, _) = listener.accept().unwrap();
+            handlers.push(thread::spawn(move || {
+                let mut buf = [0u8; 64];
+                loop {
+                    let n = stream.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break os_thread_name();
+                    }
+                    stream.write_all(&buf[..n]).unwrap();
+                }
+            }));
+        }
+        handlers
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<HashSet<_>>()
+            .len()
+    });
+    let handles: Vec<_> = (0..clients)
+        .map(|i| {
+            thread::spawn(move || {
+                let mut s = green::net::TcpStream::connect(addr).unwrap();
+                for round in 0..5u8 {
+                    let msg = [i as u8, round, 7];
+                    s.write_all(&msg).unwrap();
+                    let mut back = [0u8; 3];
+                    s.read_exact(&mut back).unwrap();
+                    assert_eq!(back, msg);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(
+        server.join().unwrap(),
+        3,
+        "handlers did not run on every hub"
+    );
+}
+
 #[test]
 fn workers_run_greenlets_on_several_hubs() {
     assert_eq!(green::runtime::hubs(), 1);
@@ -135,6 +187,7 @@ fn workers_run_greenlets_on_several_hubs() {
         kill_and_panic_across_hubs();
         spawn_local_stays_here();
         sleepers_on_every_hub();
+        tcp_served_across_hubs();
     });
     assert_eq!(green::runtime::hubs(), 1);
     // Outside the runtime, greenlets stay on this thread again.

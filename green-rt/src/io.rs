@@ -1,9 +1,9 @@
 //! Readiness of I/O sources registered with a hub.
 //!
 //! A green socket is non-blocking and registered once, edge-triggered, with
-//! the `mio::Registry` of the hub of the thread that made it. An operation
-//! tries the system call first; on `WouldBlock` it waits for readiness (see
-//! [`Registration::io`]) and tries again.
+//! the `mio::Registry` of the hub of the first greenlet that has to wait on
+//! it. An operation tries the system call first; on `WouldBlock` it waits
+//! for readiness (see [`Registration::io`]) and tries again.
 //!
 //! The token of a registration is the address of its [`ScheduledIo`], kept
 //! alive by a strong reference that is released only where no poll batch of
@@ -11,11 +11,13 @@
 //! two polls).
 
 use std::io;
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use mio::event::{Event, Source};
+use mio::event::Event;
+use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
 use crate::hub::{self, Remote};
@@ -187,34 +189,65 @@ fn timed_out() -> io::Error {
 #[derive(Debug)]
 pub(crate) struct Registration {
     io: Arc<ScheduledIo>,
-    hub: Arc<Remote>,
+    fd: RawFd,
+    interest: Interest,
+    /// The hub the source is registered with, once a waiter registered it.
+    hub: OnceLock<Arc<Remote>>,
+    /// Serialises the first registration.
+    registering: Mutex<()>,
 }
 
 impl Registration {
-    /// Registers `source` with the current thread's hub for reads and
-    /// writes.
-    pub(crate) fn new<S: Source + ?Sized>(source: &mut S) -> io::Result<Registration> {
-        Registration::with_interest(source, Interest::READABLE | Interest::WRITABLE)
+    /// A registration for `fd`, for reads and writes. The descriptor is
+    /// registered with a hub only when an operation first has to wait, and
+    /// then with the waiting greenlet's hub: a socket made on one hub and
+    /// served by a greenlet on another (`workers > 1`) is polled where it
+    /// is used.
+    pub(crate) fn new(fd: RawFd) -> Registration {
+        Registration::with_interest(fd, Interest::READABLE | Interest::WRITABLE)
     }
 
-    /// Registers `source` with the current thread's hub.
-    pub(crate) fn with_interest<S: Source + ?Sized>(
-        source: &mut S,
-        interest: Interest,
-    ) -> io::Result<Registration> {
+    /// As [`new`](Self::new), with the given interest.
+    pub(crate) fn with_interest(fd: RawFd, interest: Interest) -> Registration {
+        Registration {
+            // Readiness starts unknown, which counts as ready: the first
+            // operation tries its system call and finds out.
+            io: Arc::new(ScheduledIo {
+                readiness: AtomicUsize::new(READY_MASK),
+                waiters: Mutex::default(),
+            }),
+            fd,
+            interest,
+            hub: OnceLock::new(),
+            registering: Mutex::new(()),
+        }
+    }
+
+    /// Registers the descriptor with the current thread's hub unless it is
+    /// registered already. Registering reports the readiness the descriptor
+    /// has at that moment (epoll checks on `EPOLL_CTL_ADD`), so an event
+    /// that came before is not lost.
+    fn ensure_registered(&self) -> io::Result<()> {
+        if self.hub.get().is_some() {
+            return Ok(());
+        }
+        let _guard = self.registering.lock().unwrap_or_else(|e| e.into_inner());
+        if self.hub.get().is_some() {
+            return Ok(());
+        }
         let hub = hub::hub();
-        // Readiness starts unknown, which counts as ready: the first
-        // operation tries its system call and finds out.
-        let io = Arc::new(ScheduledIo {
-            readiness: AtomicUsize::new(READY_MASK),
-            waiters: Mutex::default(),
-        });
-        let token = Token(Arc::as_ptr(&io) as usize);
-        hub.registry().register(source, token, interest)?;
-        Ok(Registration {
-            io,
-            hub: hub.remote.clone(),
-        })
+        let token = Token(Arc::as_ptr(&self.io) as usize);
+        hub.registry()
+            .register(&mut SourceFd(&self.fd), token, self.interest)?;
+        let _ = self.hub.set(hub.remote.clone());
+        Ok(())
+    }
+
+    /// Waits for `dir` readiness (registering first if needed); `false` on
+    /// timeout.
+    fn wait_ready(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<bool> {
+        self.ensure_registered()?;
+        Ok(self.io.wait(dir, deadline))
     }
 
     /// Runs `f` until it does not return `WouldBlock`, waiting for `dir`
@@ -231,7 +264,7 @@ impl Registration {
             match f() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear(dir, snapshot);
-                    if !self.io.wait(dir, deadline) {
+                    if !self.wait_ready(dir, deadline)? {
                         return Err(timed_out());
                     }
                 }
@@ -255,7 +288,7 @@ impl Registration {
     ) -> io::Result<usize> {
         loop {
             if len > 0 && !self.io.may_proceed(dir) {
-                if !self.io.wait(dir, deadline) {
+                if !self.wait_ready(dir, deadline)? {
                     return Err(timed_out());
                 }
                 // Woken spuriously (or by the other direction): wait again.
@@ -269,7 +302,7 @@ impl Registration {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear(dir, snapshot);
-                    if !self.io.wait(dir, deadline) {
+                    if !self.wait_ready(dir, deadline)? {
                         return Err(timed_out());
                     }
                 }
@@ -278,29 +311,28 @@ impl Registration {
         }
     }
 
-    /// Waits once for `dir` readiness (or `deadline`); `false` on timeout.
-    /// Readiness starts as "ready" (unknown), so a first wait returns at
-    /// once: callers check their condition and wait again.
-    #[allow(dead_code)]
-    pub(crate) fn wait(&self, dir: Direction, deadline: Option<Instant>) -> bool {
-        self.io.wait(dir, deadline)
-    }
-
-    /// Removes `source` from the hub's poll. Call before closing it.
-    pub(crate) fn deregister<S: Source + ?Sized>(&self, source: &mut S) -> io::Result<()> {
-        self.hub.registry.deregister(source)
+    /// Removes the descriptor from its hub's poll, if it was registered.
+    /// Call before closing it.
+    pub(crate) fn deregister(&self) -> io::Result<()> {
+        match self.hub.get() {
+            Some(hub) => hub.registry.deregister(&mut SourceFd(&self.fd)),
+            None => Ok(()),
+        }
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        let Some(owner) = self.hub.get() else {
+            return; // never registered: no hub holds the token
+        };
         match hub::try_hub() {
             // On the owning hub's thread, outside any poll batch (user code
             // never runs inside one): the token can no longer be delivered.
-            Some(h) if Arc::ptr_eq(&h.remote, &self.hub) => {}
+            Some(h) if Arc::ptr_eq(&h.remote, owner) => {}
             // Elsewhere the owning hub may be in the middle of a batch that
             // holds the token: let it drop the last reference between polls.
-            _ => self.hub.release(self.io.clone()),
+            _ => owner.release(self.io.clone()),
         }
     }
 }

@@ -18,9 +18,9 @@
 //! for a thread, and end after 10 s without work. Jobs beyond the bound
 //! queue in order. `green::net` resolves host names here.
 //!
-//! Jobs are for code that blocks, not for green code: a green socket made
-//! in a job is served by the pool thread's hub, which does not run between
-//! jobs, so return plain data (addresses, bytes), not green sockets.
+//! Jobs are for code that blocks, not for green code: a green socket that
+//! waited in a job is served by the pool thread's hub, which does not run
+//! between jobs, so return plain data (addresses, bytes), not green sockets.
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};

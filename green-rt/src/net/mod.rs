@@ -46,7 +46,8 @@
 //!
 //! Every operation that would block waits greenly instead: the socket is
 //! non-blocking underneath and registered once, edge-triggered, with the
-//! hub of the thread that made it; the greenlet tries the system call and,
+//! hub of the first greenlet that has to wait on it; the greenlet tries the
+//! system call and,
 //! on `WouldBlock`, switches away until the socket is ready. What std makes
 //! observable is kept: a read timeout expires with
 //! [`io::ErrorKind::WouldBlock`](std::io::ErrorKind::WouldBlock) as std's
@@ -58,12 +59,12 @@
 //! set on one apply to all, and a reader and a writer can use two clones
 //! from two greenlets at once.
 //!
-//! A socket is served by the hub of the thread that created it; it may be
+//! A socket is served by the hub it was registered with; it may then be
 //! used from another thread (it is `Send` and `Sync` as std's), whose
-//! greenlets are woken through that hub, which must keep running. So create
-//! sockets where they are used: one made inside
-//! [`tpool::execute`](crate::tpool::execute) belongs to a pool thread,
-//! whose hub does not run between jobs, and waiting on it would hang.
+//! greenlets are woken through that hub, which must keep running. A socket
+//! that already waited inside [`tpool::execute`](crate::tpool::execute)
+//! belongs to that pool thread's hub, which does not run between jobs, and
+//! waiting on it afterwards would hang: return plain data from jobs.
 //!
 //! Listeners use the kernel's maximum backlog, and `accept` rides out file
 //! descriptor exhaustion (see [`TcpListener::accept`]).

@@ -14,8 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use mio::unix::SourceFd;
-
 use crate::io::{Direction, Registration};
 
 /// A socket type green wraps: a std socket that can switch its blocking
@@ -56,12 +54,11 @@ pub(crate) struct Sock<S: RawSock> {
 }
 
 impl<S: RawSock> Sock<S> {
-    /// Wraps `sock`: switches it to non-blocking mode and registers it with
-    /// the current thread's hub.
+    /// Wraps `sock`: switches it to non-blocking mode; it is registered with
+    /// a hub when a greenlet first has to wait on it.
     pub(crate) fn new(sock: S) -> io::Result<Arc<Sock<S>>> {
         sock.set_nonblocking(true)?;
-        let fd = sock.as_raw_fd();
-        let reg = Registration::new(&mut SourceFd(&fd))?;
+        let reg = Registration::new(sock.as_raw_fd());
         Ok(Arc::new(Sock {
             sock: Some(sock),
             reg,
@@ -194,8 +191,7 @@ pub(crate) fn into_owned<S: RawSock>(sock: Arc<Sock<S>>) -> OwnedFd {
     match Arc::try_unwrap(sock) {
         Ok(mut sock) => {
             let s = sock.sock.take().expect("socket present");
-            let fd = s.as_raw_fd();
-            let _ = sock.reg.deregister(&mut SourceFd(&fd));
+            let _ = sock.reg.deregister();
             if !sock.is_nonblocking() {
                 let _ = s.set_nonblocking(false);
             }
@@ -219,9 +215,8 @@ fn timeout_to_std(e: io::Error) -> io::Error {
 
 impl<S: RawSock> Drop for Sock<S> {
     fn drop(&mut self) {
-        if let Some(s) = &self.sock {
-            let fd = s.as_raw_fd();
-            let _ = self.reg.deregister(&mut SourceFd(&fd));
+        if self.sock.is_some() {
+            let _ = self.reg.deregister();
         }
     }
 }
