@@ -13,6 +13,10 @@
 //! multi-thread runtime with as many workers; green's figure includes
 //! starting and stopping the worker hubs each round.
 //!
+//! When Python has gevent (`pip install gevent`), the bench also runs
+//! `scripts/gevent_peer.py` (the same cases in gevent) and prints
+//! green/gevent.
+//!
 //! Each figure is the best of several rounds: the machine is shared and
 //! noisy, so compare the ratios, not the absolute times.
 
@@ -68,7 +72,7 @@ fn row(what: &str, green: Duration, tokio: Duration, std: Option<Duration>) {
     );
 }
 
-fn spawn_join_one_at_a_time() {
+fn spawn_join_one_at_a_time() -> f64 {
     let n = 100_000;
     let green = per_op(n, || {
         for i in 0..n {
@@ -93,6 +97,7 @@ fn spawn_join_one_at_a_time() {
         }
     });
     row("spawn+join, one at a time", green, tokio, Some(std));
+    green.as_nanos() as f64
 }
 
 /// Raises `vm.max_map_count` to at least `want` until dropped, saying so.
@@ -122,7 +127,7 @@ impl Drop for MapCountRaised {
     }
 }
 
-fn spawn_all_then_join() {
+fn spawn_all_then_join() -> f64 {
     let n = 100_000;
     let green = per_op(n, || {
         let hs: Vec<_> = (0..n).map(|i| green::thread::spawn(move || i)).collect();
@@ -147,9 +152,10 @@ fn spawn_all_then_join() {
         }
     });
     row("spawn 100k, then join all", green, tokio, Some(std));
+    green.as_nanos() as f64
 }
 
-fn yield_switch() {
+fn yield_switch() -> f64 {
     let n = 1_000_000;
     // Two greenlets each yield n times: 2n switches.
     let green = per_op(2 * n, || {
@@ -184,9 +190,10 @@ fn yield_switch() {
         })
     });
     row("yield switch (2 yielding)", green, tokio, None);
+    green.as_nanos() as f64
 }
 
-fn idle_memory() {
+fn idle_memory() -> f64 {
     let n = 10_000;
     // tokio first: its tasks live on the heap, which must not be able to
     // reuse memory the others freed.
@@ -243,6 +250,7 @@ fn idle_memory() {
         format!("{:.1} KiB", std as f64 / 1024.0),
         green as f64 / tokio.max(1) as f64
     );
+    green as f64
 }
 
 fn timers() {
@@ -353,6 +361,43 @@ fn all_cores() {
     row(&name, green, tokio, None);
 }
 
+/// gevent's figures for the same cases, from `scripts/gevent_peer.py`, if
+/// Python has gevent (`pip install gevent`).
+fn gevent_peer(green: &[(&str, &str, f64)]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/gevent_peer.py");
+    let out = match std::process::Command::new("python3").arg(script).output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        _ => {
+            println!("\n(gevent not measured: `pip install gevent` to compare with it)");
+            return;
+        }
+    };
+    let value = |key: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "\n{:<34} {:>10} {:>10} {:>12}",
+        "same cases, gevent (Python)", "green", "gevent", "green/gevent"
+    );
+    for (what, key, g) in green {
+        let peer = value(key);
+        let (a, b) = if key.ends_with("bytes") {
+            (
+                format!("{:.1} KiB", g / 1024.0),
+                format!("{:.1} KiB", peer / 1024.0),
+            )
+        } else {
+            (
+                fmt(Duration::from_nanos(*g as u64)),
+                fmt(Duration::from_nanos(peer as u64)),
+            )
+        };
+        println!("{what:<34} {a:>10} {b:>10} {:>11.3}x", g / peer);
+    }
+}
+
 fn million() {
     let n = 1_000_000;
     let _raised = raise_map_count(2 * n + 100_000);
@@ -400,10 +445,20 @@ fn main() {
         "", "green", "tokio", "std", "green/tokio"
     );
     // Memory first, while the allocator holds no freed memory of the others.
-    idle_memory();
-    spawn_join_one_at_a_time();
-    spawn_all_then_join();
-    yield_switch();
+    let rss = idle_memory();
+    let spawn_one = spawn_join_one_at_a_time();
+    let spawn_all = spawn_all_then_join();
+    let switch = yield_switch();
     timers();
     all_cores();
+    gevent_peer(&[
+        ("RSS per idle sleeper", "idle_rss_bytes", rss),
+        ("spawn+join, one at a time", "spawn_join_one_ns", spawn_one),
+        (
+            "spawn all, then join all",
+            "spawn_all_then_join_ns",
+            spawn_all,
+        ),
+        ("yield switch / sleep(0)", "yield_switch_ns", switch),
+    ]);
 }

@@ -26,7 +26,11 @@ user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 # run NAME PORT -> prints microseconds of server CPU per round trip
 run() {
     local name=$1 port=$2 pid t0 t1 u0 u1 msgs
-    taskset -c 0 "$BIN/$name" "127.0.0.1:$port" 2>/dev/null &
+    if [ "$name" = gevent ]; then
+        taskset -c 0 python3 scripts/echo_gevent.py "127.0.0.1:$port" 2>/dev/null &
+    else
+        taskset -c 0 "$BIN/$name" "127.0.0.1:$port" 2>/dev/null &
+    fi
     pid=$!
     # Warm-up (also waits until the server listens).
     taskset -c 1 "$BIN/echo_load" "127.0.0.1:$port" "$CONNS" 1 "$SIZE" >/dev/null
@@ -48,12 +52,19 @@ run() {
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
+# gevent's echo server joins in when Python has gevent (pip install gevent).
+GEVENT=""
+if python3 -c 'import gevent' 2>/dev/null; then GEVENT=1; fi
+
 declare -A results
 echo "# server      us/msg  user-us/msg  round-trips  cpu-s   (CONNS=$CONNS SIZE=$SIZE SECS=$SECS)" >&2
 for round in $(seq "$ROUNDS"); do
     results[green]+="$(run echo "$BASE_PORT") "
     results[tokio]+="$(run echo_tokio "$((BASE_PORT + 1))") "
     results[std]+="$(run echo_std "$((BASE_PORT + 2))") "
+    if [ -n "$GEVENT" ]; then
+        results[gevent]+="$(run gevent "$((BASE_PORT + 3))") "
+    fi
 done
 g=$(echo "${results[green]}" | tr ' ' '\n' | grep . | median)
 t=$(echo "${results[tokio]}" | tr ' ' '\n' | grep . | median)
@@ -62,6 +73,11 @@ echo "server CPU per message (median of $ROUNDS, microseconds):"
 echo "  green          $g"
 echo "  tokio (ct)     $t"
 echo "  std threads    $s"
+if [ -n "$GEVENT" ]; then
+    gv=$(echo "${results[gevent]}" | tr ' ' '\n' | grep . | median)
+    echo "  gevent         $gv"
+    awk -v g="$g" -v v="$gv" 'BEGIN { printf "  green/gevent   %.3f\n", g / v }'
+fi
 awk -v g="$g" -v t="$t" 'BEGIN { printf "  green/tokio    %.3f   (ratio of the medians)\n", g / t }'
 # Rounds run back to back, so a per-round ratio cancels some of the noise of
 # a shared machine: report its median too.
