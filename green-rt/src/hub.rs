@@ -586,7 +586,6 @@ impl Hub {
 
     /// Arms a timer that runs `f` on this hub's root context at `deadline`
     /// (it must not block).
-    #[allow(dead_code)] // for Timeout, in the toolkit
     pub(crate) fn add_timer_fn(&self, deadline: Instant, f: Box<dyn FnOnce()>) -> TimerKey {
         self.timers.borrow_mut().add(deadline, Action::Call(f))
     }
