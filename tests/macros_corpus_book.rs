@@ -5,6 +5,9 @@
 //! `#[green::patch]` (on green); both builds run and must print the same
 //! transcript.
 
+mod util;
+use util::assert_same_transcript;
+
 #[path = "corpus/book_thread_pool.rs"]
 mod std_book_thread_pool;
 
@@ -17,16 +20,4 @@ fn book_thread_pool_prints_the_same_on_std_and_green() {
     let on_std = std_book_thread_pool::main();
     let on_green = green::runtime::Builder::new().run(green_book_thread_pool::main);
     assert_same_transcript(&on_std, &on_green);
-}
-
-/// Both builds print the same, non-trivial transcript.
-fn assert_same_transcript(on_std: &str, on_green: &str) {
-    assert!(
-        on_std.lines().count() >= 3,
-        "the transcript is too short to compare:\n{on_std}"
-    );
-    assert_eq!(
-        on_std, on_green,
-        "std (left) and green (right) printed different transcripts"
-    );
 }

@@ -4,6 +4,9 @@
 //! `#[green::patch]` (on green); both builds run and must print the same
 //! transcript.
 
+mod util;
+use util::assert_same_transcript;
+
 #[path = "corpus/net_echo.rs"]
 mod std_net_echo;
 
@@ -16,16 +19,4 @@ fn net_echo_prints_the_same_on_std_and_green() {
     let on_std = std_net_echo::main();
     let on_green = green::runtime::Builder::new().run(green_net_echo::main);
     assert_same_transcript(&on_std, &on_green);
-}
-
-/// Both builds print the same, non-trivial transcript.
-fn assert_same_transcript(on_std: &str, on_green: &str) {
-    assert!(
-        on_std.lines().count() >= 3,
-        "the transcript is too short to compare:\n{on_std}"
-    );
-    assert_eq!(
-        on_std, on_green,
-        "std (left) and green (right) printed different transcripts"
-    );
 }

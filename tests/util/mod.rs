@@ -1,4 +1,7 @@
-//! Helpers shared by the integration tests (`mod util;`).
+//! Helpers shared by the integration tests (`mod util;`). Each test crate
+//! uses some of them.
+
+#![allow(dead_code)]
 
 use std::time::Duration;
 
@@ -10,4 +13,17 @@ pub(crate) fn assert_clean() {
     let s = green::runtime::stats();
     assert_eq!(s.greenlets, 0, "leaked greenlets: {s:?}");
     assert_eq!(s.timers, 0, "leaked timers: {s:?}");
+}
+
+/// Both builds of a corpus program printed the same, non-trivial
+/// transcript.
+pub(crate) fn assert_same_transcript(on_std: &str, on_green: &str) {
+    assert!(
+        on_std.lines().count() >= 3,
+        "the transcript is too short to compare:\n{on_std}"
+    );
+    assert_eq!(
+        on_std, on_green,
+        "std (left) and green (right) printed different transcripts"
+    );
 }
