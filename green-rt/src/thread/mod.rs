@@ -15,8 +15,9 @@
 //! **Re-exports** from std unchanged: [`available_parallelism`],
 //! [`panicking`], [`Result`].
 //!
-//! A greenlet runs on the hub of the OS thread that spawned it and never
-//! moves. It runs while other greenlets wait: each green blocking call
+//! A greenlet runs on the hub of the OS thread that spawned it (or, with
+//! several hubs, [`runtime::Builder::workers`], on the hub `spawn` placed
+//! it on) and never moves. It runs while other greenlets wait: each green blocking call
 //! (`sleep`, `join`, a socket read, a lock) switches to the next ready one.
 //! A panic in a greenlet is reported as std reports a thread's and returned
 //! by `join`; the other greenlets carry on.
@@ -291,7 +292,8 @@ impl Builder {
         self
     }
 
-    /// Spawns a greenlet on the current thread's hub.
+    /// Spawns a greenlet on the current thread's hub (with several hubs, on
+    /// the next one in turn).
     ///
     /// # Errors
     ///
@@ -470,7 +472,8 @@ where
     }
 }
 
-/// Spawns a greenlet on the current thread's hub; mirrors
+/// Spawns a greenlet on the current thread's hub (with several hubs, on
+/// the next one in turn); mirrors
 /// [`std::thread::spawn`].
 ///
 /// # Panics
@@ -487,8 +490,10 @@ where
 }
 
 /// Spawns a greenlet that need not be `Send`: it stays on the current
-/// thread's hub (as every greenlet does today; with several hubs,
-/// [`spawn`] may place a greenlet on another).
+/// thread's hub, whereas with several hubs ([`workers`]) [`spawn`] may
+/// place a greenlet on another.
+///
+/// [`workers`]: crate::runtime::Builder::workers
 pub fn spawn_local<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + 'static,
