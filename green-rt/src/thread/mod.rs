@@ -17,8 +17,9 @@
 //!
 //! A greenlet runs on the hub of the OS thread that spawned it (or, with
 //! several hubs, [`runtime::Builder::workers`], on the hub `spawn` placed
-//! it on) and never moves. It runs while other greenlets wait: each green blocking call
-//! (`sleep`, `join`, a socket read, a lock) switches to the next ready one.
+//! it on) and never moves. It runs while other greenlets wait: each green
+//! blocking call (`sleep`, `join`, a socket read, a lock) switches to the
+//! next ready one.
 //! A panic in a greenlet is reported as std reports a thread's and returned
 //! by `join`; the other greenlets carry on.
 
