@@ -29,19 +29,15 @@ fn nofile_limit() -> usize {
     r.rlim_cur as usize
 }
 
-#[test]
-fn nine_thousand_concurrent_connections() {
-    let _turn = BIG.lock().unwrap_or_else(|e| e.into_inner());
-    let pairs = 9_000.min(nofile_limit().saturating_sub(600) / 2);
-    eprintln!(
-        "net_scale: {pairs} connections (RLIMIT_NOFILE {})",
-        nofile_limit()
-    );
+/// Starts an echo server greenlet (one small-stack greenlet per connection)
+/// on 127.0.0.1:0; returns its address and the number of connections it
+/// holds open.
+fn counting_echo_server() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     let open = Arc::new(AtomicUsize::new(0));
     let served = open.clone();
-    let _server = thread::spawn(move || {
+    thread::spawn(move || {
         for s in l.incoming() {
             let mut s = s.unwrap();
             let served = served.clone();
@@ -61,6 +57,18 @@ fn nine_thousand_concurrent_connections() {
                 .unwrap();
         }
     });
+    (addr, open)
+}
+
+#[test]
+fn nine_thousand_concurrent_connections() {
+    let _turn = BIG.lock().unwrap_or_else(|e| e.into_inner());
+    let pairs = 9_000.min(nofile_limit().saturating_sub(600) / 2);
+    eprintln!(
+        "net_scale: {pairs} connections (RLIMIT_NOFILE {})",
+        nofile_limit()
+    );
+    let (addr, open) = counting_echo_server();
     let t0 = Instant::now();
     let mut clients = Vec::with_capacity(pairs);
     for _ in 0..pairs {
@@ -129,30 +137,7 @@ fn ten_thousand_connections_from_a_child_process() {
 
     let _turn = BIG.lock().unwrap_or_else(|e| e.into_inner());
     let n = 10_000.min(nofile_limit().saturating_sub(600));
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    let open = Arc::new(AtomicUsize::new(0));
-    let served = open.clone();
-    let _server = thread::spawn(move || {
-        for s in l.incoming() {
-            let mut s = s.unwrap();
-            let served = served.clone();
-            served.fetch_add(1, Ordering::SeqCst);
-            thread::Builder::new()
-                .stack_size(32 * 1024)
-                .spawn(move || {
-                    let mut buf = [0u8; 16];
-                    loop {
-                        match s.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => s.write_all(&buf[..n]).unwrap(),
-                        }
-                    }
-                    served.fetch_sub(1, Ordering::SeqCst);
-                })
-                .unwrap();
-        }
-    });
+    let (addr, open) = counting_echo_server();
     let t0 = Instant::now();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
