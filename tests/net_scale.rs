@@ -60,6 +60,24 @@ fn counting_echo_server() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
     (addr, open)
 }
 
+/// Sends one byte on every connection, then reads each echo back (the
+/// clients are green or std streams).
+fn echo_one_byte_each<S>(clients: &[S])
+where
+    for<'a> &'a S: Read + Write,
+{
+    for (i, c) in clients.iter().enumerate() {
+        let mut c = c;
+        c.write_all(&[i as u8]).unwrap();
+    }
+    for (i, c) in clients.iter().enumerate() {
+        let mut b = [0u8; 1];
+        let mut c = c;
+        c.read_exact(&mut b).unwrap();
+        assert_eq!(b[0], i as u8);
+    }
+}
+
 #[test]
 fn nine_thousand_concurrent_connections() {
     let _turn = BIG.lock().unwrap_or_else(|e| e.into_inner());
@@ -79,14 +97,7 @@ fn nine_thousand_concurrent_connections() {
         thread::sleep(Duration::from_millis(5));
     }
     // Every connection is open at once; each echoes a byte.
-    for (i, c) in clients.iter().enumerate() {
-        (&*c).write_all(&[i as u8]).unwrap();
-    }
-    for (i, c) in clients.iter().enumerate() {
-        let mut b = [0u8; 1];
-        (&*c).read_exact(&mut b).unwrap();
-        assert_eq!(b[0], i as u8);
-    }
+    echo_one_byte_each(&clients);
     let echoed = t0.elapsed();
     eprintln!("net_scale: connected in {connected:?}, all echoed by {echoed:?}");
     assert_eq!(open.load(Ordering::SeqCst), pairs);
@@ -116,14 +127,7 @@ fn scale_child_clients() {
     for _ in 0..n {
         clients.push(std::net::TcpStream::connect(&addr).unwrap());
     }
-    for (i, c) in clients.iter().enumerate() {
-        (&*c).write_all(&[i as u8]).unwrap();
-    }
-    for (i, c) in clients.iter().enumerate() {
-        let mut b = [0u8; 1];
-        (&*c).read_exact(&mut b).unwrap();
-        assert_eq!(b[0], i as u8);
-    }
+    echo_one_byte_each(&clients);
     println!("GREEN_SCALE_DONE");
     // Hold every connection open until the parent closes our stdin.
     let mut line = String::new();
