@@ -5,8 +5,10 @@
 //! one can be moved into a greenlet and the other kept.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+
+use crate::sync::spin::SpinLock;
 use std::time::Duration;
 
 use crate::sync::waiter::{self, WaitQueue};
@@ -31,7 +33,7 @@ pub struct Event {
 #[derive(Default)]
 struct EventInner {
     flag: AtomicBool,
-    waiters: Mutex<WaitQueue>,
+    waiters: SpinLock<WaitQueue>,
 }
 
 impl Event {
@@ -104,7 +106,7 @@ pub struct AsyncResult<T, E = BoxError> {
 }
 
 struct ResultInner<T, E> {
-    state: Mutex<ResultState<T, E>>,
+    state: SpinLock<ResultState<T, E>>,
 }
 
 struct ResultState<T, E> {
@@ -117,7 +119,7 @@ impl<T, E> AsyncResult<T, E> {
     pub fn new() -> AsyncResult<T, E> {
         AsyncResult {
             inner: Arc::new(ResultInner {
-                state: Mutex::new(ResultState {
+                state: SpinLock::new(ResultState {
                     outcome: None,
                     waiters: WaitQueue::new(),
                 }),

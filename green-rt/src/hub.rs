@@ -129,6 +129,8 @@ pub(crate) struct Greenlet {
     yielder: Cell<*const Yielder<(), ()>>,
     pub(crate) locals: Locals,
     guard: Cell<(usize, usize)>,
+    /// Index in the hub's greenlets.
+    slot: usize,
 }
 
 /// Counters of one hub, for tests and monitoring.
@@ -156,10 +158,8 @@ pub(crate) struct Hub {
     greenlets: RefCell<Vec<Option<Box<Greenlet>>>>,
     free_slots: RefCell<Vec<usize>>,
     live: Cell<usize>,
-    current: Cell<usize>,
-    /// The running greenlet's task (null on the root context).
-    current_task: Cell<*const Arc<Task>>,
-    yielder: Cell<*const Yielder<(), ()>>,
+    /// The running greenlet (null on the root context).
+    current: Cell<*const Greenlet>,
     timers: RefCell<Timers>,
     due: RefCell<Vec<Action>>,
     ticks: Cell<u32>,
@@ -210,6 +210,7 @@ pub(crate) fn hub() -> &'static Hub {
 }
 
 /// The current thread's hub if it has one.
+#[inline]
 pub(crate) fn try_hub() -> Option<&'static Hub> {
     let p = HUB.with(|h| h.get());
     // SAFETY: as in `hub`.
@@ -231,6 +232,7 @@ fn init() -> &'static Hub {
 }
 
 /// Wakes a task whose state just went from parked to notified.
+#[inline]
 pub(crate) fn schedule(task: &Arc<Task>) {
     if let Some(hub) = try_hub()
         && Arc::ptr_eq(&hub.remote, &task.hub)
@@ -241,6 +243,13 @@ pub(crate) fn schedule(task: &Arc<Task>) {
         }
         return;
     }
+    schedule_remote(task);
+}
+
+/// Wakes a task parked on another thread's hub.
+#[cold]
+#[inline(never)]
+fn schedule_remote(task: &Arc<Task>) {
     task.hub.push(task.clone());
 }
 
@@ -265,9 +274,7 @@ impl Hub {
             greenlets: RefCell::new(Vec::new()),
             free_slots: RefCell::new(Vec::new()),
             live: Cell::new(0),
-            current: Cell::new(ROOT),
-            current_task: Cell::new(ptr::null()),
-            yielder: Cell::new(ptr::null()),
+            current: Cell::new(ptr::null()),
             timers: RefCell::new(Timers::default()),
             due: RefCell::new(Vec::new()),
             ticks: Cell::new(0),
@@ -286,18 +293,25 @@ impl Hub {
     /// The running waiter.
     #[inline]
     pub(crate) fn current_task(&self) -> &Arc<Task> {
-        let t = self.current_task.get();
-        if t.is_null() {
-            return &self.root;
+        match self.running() {
+            Some(g) => &g.task,
+            None => &self.root,
         }
-        // SAFETY: set by `resume` to the running greenlet's task, inside its
-        // boxed record, which outlives the run; cleared when it suspends.
-        unsafe { &*t }
+    }
+
+    /// The running greenlet, `None` on the root context.
+    #[inline]
+    fn running(&self) -> Option<&Greenlet> {
+        let g = self.current.get();
+        // SAFETY: set by `resume` to the running greenlet's boxed record,
+        // which outlives the run, and cleared when it suspends.
+        (!g.is_null()).then(|| unsafe { &*g })
     }
 
     /// Whether the root context (not a greenlet) is running.
+    #[inline]
     pub(crate) fn in_root(&self) -> bool {
-        self.current.get() == ROOT
+        self.current.get().is_null()
     }
 
     /// The greenlet in `slot`.
@@ -313,11 +327,9 @@ impl Hub {
 
     /// The greenlet-local storage of the running waiter.
     pub(crate) fn current_locals(&self) -> &Locals {
-        let slot = self.current.get();
-        if slot == ROOT {
-            &self.root_locals
-        } else {
-            &self.greenlet(slot).locals
+        match self.running() {
+            Some(g) => &g.locals,
+            None => &self.root_locals,
         }
     }
 
@@ -375,6 +387,7 @@ impl Hub {
             yielder: Cell::new(ptr::null()),
             locals: Locals::default(),
             guard: Cell::new((0, 0)),
+            slot,
         }));
         self.live.set(self.live.get() + 1);
         self.ready.borrow_mut().push_back(slot);
@@ -396,7 +409,6 @@ impl Hub {
         g.guard.set(stack.guard());
         let co = Coroutine::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
             let hub = hub();
-            hub.yielder.set(y);
             hub.greenlet(slot).yielder.set(y);
             // The thread layer catches the user's panics itself; this guard
             // keeps anything else from unwinding into the hub.
@@ -412,6 +424,7 @@ impl Hub {
         true
     }
 
+    #[inline]
     fn resume(&self, slot: usize) {
         let g: *const Greenlet = match self.greenlets.borrow().get(slot) {
             Some(Some(g)) => &**g,
@@ -419,26 +432,47 @@ impl Hub {
         };
         // SAFETY: see `greenlet`; the record stays until `finish` below.
         let g = unsafe { &*g };
-        // SAFETY: only the loop touches `co`, and the greenlet is not running.
-        if unsafe { (*g.co.get()).is_none() } && !self.start(slot, g) {
-            self.finish(slot);
-            return;
-        }
-        self.current.set(slot);
-        self.current_task.set(&g.task);
-        self.yielder.set(g.yielder.get());
-        signal::enter(g.guard.get(), &g.task);
         // SAFETY: only the loop, on the root context, touches `co`, and it
         // resumes one greenlet at a time, so this is the only reference.
-        let co = unsafe { &mut *g.co.get() };
-        let result = co.as_mut().expect("resumed a finished greenlet").resume(());
-        signal::leave();
-        self.current.set(ROOT);
-        self.current_task.set(ptr::null());
-        self.yielder.set(ptr::null());
+        let co = match unsafe { &mut *g.co.get() } {
+            Some(co) => co,
+            None => {
+                if !self.first_run(slot, g) {
+                    return;
+                }
+                // SAFETY: as above; `first_run` stored the coroutine.
+                match unsafe { &mut *g.co.get() } {
+                    Some(co) => co,
+                    None => return,
+                }
+            }
+        };
+        self.current.set(g);
+        let result = co.resume(());
+        self.current.set(ptr::null());
         if let CoroutineResult::Return(()) = result {
             self.finish(slot);
         }
+    }
+
+    /// Makes the coroutine of a greenlet about to run for the first time;
+    /// `false` if it could not get a stack (it has then failed and is gone).
+    #[cold]
+    #[inline(never)]
+    fn first_run(&self, slot: usize, g: &Greenlet) -> bool {
+        if !self.start(slot, g) {
+            self.finish(slot);
+            return false;
+        }
+        true
+    }
+
+    /// The guard region and task of the greenlet running on this thread,
+    /// for the overflow handler. Async-signal-safe: plain reads.
+    pub(crate) fn running_guard() -> Option<((usize, usize), *const Task)> {
+        let hub = try_hub()?;
+        let g = hub.running()?;
+        Some((g.guard.get(), Arc::as_ptr(&g.task)))
     }
 
     fn finish(&self, slot: usize) {
@@ -455,17 +489,31 @@ impl Hub {
 
     /// Suspends the running waiter until it is scheduled again: a greenlet
     /// switches to the loop; the root context runs the loop until notified.
+    #[inline(always)]
     pub(crate) fn suspend_current(&self) {
         if self.in_root() {
-            let root = &self.root;
-            self.run_until(|| root.is_notified());
+            self.run_root();
         } else {
-            let y = self.yielder.get();
-            // SAFETY: `yielder` is set to the running greenlet's yielder by
-            // `resume` (or by the greenlet's entry on its first run), and a
-            // yielder lives as long as its coroutine, which is running.
-            unsafe { (*y).suspend(()) };
+            self.suspend_greenlet();
         }
+    }
+
+    /// The root context waits: runs the loop until the root is notified.
+    #[inline(never)]
+    fn run_root(&self) {
+        let root = &self.root;
+        self.run_until(|| root.is_notified());
+    }
+
+    /// Switches from the running greenlet back to the loop.
+    #[inline(always)]
+    fn suspend_greenlet(&self) {
+        let g = self.current.get();
+        // SAFETY: called on a greenlet, so `current` is its record (see
+        // `running`); its yielder was set by the greenlet's entry before any
+        // of its code ran, and lives as long as its coroutine, which is
+        // running.
+        unsafe { (*(*g).yielder.get()).suspend(()) };
     }
 
     /// Lets every other ready greenlet run once, then returns.
@@ -482,10 +530,11 @@ impl Hub {
             self.ticks.set(0);
             self.poll(Some(Duration::ZERO));
         } else {
-            self.ready.borrow_mut().push_back(self.current.get());
-            let y = self.yielder.get();
-            // SAFETY: as in `suspend_current`.
-            unsafe { (*y).suspend(()) };
+            // SAFETY: not on the root context, so `current` is the running
+            // greenlet's record (see `running`).
+            let slot = unsafe { (*self.current.get()).slot };
+            self.ready.borrow_mut().push_back(slot);
+            self.suspend_greenlet();
         }
     }
 

@@ -30,13 +30,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::sync::mpsc::{self, Receiver};
+use crate::sync::spin::SpinLock;
 use crate::sync::waiter::{self, WaitQueue};
 use crate::task::{self, GreenletExit, Task};
 use crate::thread::{self, JoinHandle};
 
 struct Inner {
     size: Option<usize>,
-    state: std::sync::Mutex<State>,
+    state: SpinLock<State>,
 }
 
 struct State {
@@ -50,7 +51,7 @@ impl Inner {
     fn new(size: Option<usize>) -> Arc<Inner> {
         Arc::new(Inner {
             size,
-            state: std::sync::Mutex::new(State {
+            state: SpinLock::new(State {
                 members: HashMap::new(),
                 next_id: 0,
                 slot_waiters: WaitQueue::new(),

@@ -25,7 +25,9 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::error::Error;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use crate::sync::spin::SpinLock;
 use std::time::Duration;
 
 use crate::sync::waiter::{self, WaitQueue};
@@ -102,7 +104,7 @@ pub struct BaseQueue<T, S> {
 pub type JoinableQueue<T> = Queue<T>;
 
 struct Inner<T, S> {
-    state: Mutex<State<S>>,
+    state: SpinLock<State<S>>,
     maxsize: Option<usize>,
     _marker: std::marker::PhantomData<fn(T) -> T>,
 }
@@ -215,7 +217,7 @@ impl<T, S: Storage<T>> BaseQueue<T, S> {
     fn with_maxsize(maxsize: Option<usize>) -> Self {
         BaseQueue {
             inner: Arc::new(Inner {
-                state: Mutex::new(State {
+                state: SpinLock::new(State {
                     items: S::empty(),
                     getters: WaitQueue::new(),
                     putters: WaitQueue::new(),

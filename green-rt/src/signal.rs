@@ -17,12 +17,9 @@
 use std::cell::Cell;
 use std::sync::OnceLock;
 
-use crate::task::Task;
+use crate::hub::Hub;
 
 thread_local! {
-    /// Guard region `[lo, hi)` and task of the greenlet running on this
-    /// thread; an empty region on the root context.
-    static CURRENT: Cell<(usize, usize, *const Task)> = const { Cell::new((0, 0, std::ptr::null())) };
     static ALTSTACK: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -36,18 +33,6 @@ unsafe impl Sync for Previous {}
 unsafe impl Send for Previous {}
 
 static PREVIOUS: OnceLock<Previous> = OnceLock::new();
-
-/// Records the greenlet about to run on this thread.
-#[inline]
-pub(crate) fn enter(guard: (usize, usize), task: &Task) {
-    CURRENT.with(|c| c.set((guard.0, guard.1, task)));
-}
-
-/// Records that the root context runs again.
-#[inline]
-pub(crate) fn leave() {
-    CURRENT.with(|c| c.set((0, 0, std::ptr::null())));
-}
 
 /// Installs the handler (once per process) and an alternate signal stack
 /// for this thread (if it has none).
@@ -137,8 +122,12 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers, and
     // si_addr is defined for SIGSEGV and SIGBUS.
     let addr = unsafe { (*info).si_addr() } as usize;
-    let (lo, hi, task) = CURRENT.with(|c| c.get());
-    if lo <= addr && addr < hi && !task.is_null() {
+    // The hub's record of the running greenlet: plain reads of a
+    // thread-local pointer and of cells only the faulting thread writes.
+    if let Some(((lo, hi), task)) = Hub::running_guard()
+        && lo <= addr
+        && addr < hi
+    {
         // SAFETY: the task of the running greenlet, which its hub keeps
         // alive while the greenlet runs (and it is running: it faulted).
         let task = unsafe { &*task };

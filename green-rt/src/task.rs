@@ -85,6 +85,7 @@ impl Task {
 
     /// Wakes the waiter if it is parked, or makes its next `park` return at
     /// once. Callable from any thread.
+    #[inline]
     pub(crate) fn unpark(self: &Arc<Self>) {
         match self.state.swap(NOTIFIED, Ordering::AcqRel) {
             PARKED => hub::schedule(self),
@@ -114,6 +115,7 @@ impl Task {
     }
 
     /// Whether an interrupt is pending.
+    #[inline]
     pub(crate) fn is_interrupted(&self) -> bool {
         self.interrupted.load(Ordering::Acquire)
     }
@@ -134,6 +136,7 @@ impl Task {
     /// suffices: an `unpark` racing with it finds NOTIFIED and does nothing,
     /// which is the same as arriving just before (notifications do not
     /// count up).
+    #[inline(always)]
     fn try_consume(&self) -> bool {
         if self.state.load(Ordering::Acquire) == NOTIFIED {
             self.state.store(EMPTY, Ordering::Release);
@@ -144,12 +147,14 @@ impl Task {
     }
 
     /// Empty -> parked; fails if a notification arrived meanwhile.
+    #[inline(always)]
     fn try_park(&self) -> bool {
         self.state
             .compare_exchange(EMPTY, PARKED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     }
 
+    #[inline(always)]
     fn reset(&self) {
         self.state.store(EMPTY, Ordering::Release);
     }
@@ -165,7 +170,7 @@ pub(crate) fn check_interrupt() {
     unwind_if_interrupted(hub::hub().current_task());
 }
 
-#[inline]
+#[inline(always)]
 fn unwind_if_interrupted(task: &Task) {
     if task.is_interrupted()
         && let Some(payload) = task.take_interrupt()
@@ -176,6 +181,7 @@ fn unwind_if_interrupted(task: &Task) {
 
 /// Parks the current waiter until it is unparked (or spuriously). A pending
 /// interrupt unwinds from here, before or after the wait.
+#[inline(always)]
 pub(crate) fn park() {
     let hub = hub::hub();
     let task = hub.current_task();
@@ -200,6 +206,7 @@ pub(crate) fn park_uninterruptible() {
     park_raw(hub, hub.current_task(), None);
 }
 
+#[inline(always)]
 fn park_raw(hub: &Hub, task: &Arc<Task>, deadline: Option<Instant>) {
     if task.try_consume() {
         return;

@@ -3,13 +3,14 @@
 use std::fmt;
 
 use super::waiter::{self, WaitQueue};
+use crate::sync::spin::SpinLock;
 
 /// Lets `n` greenlets (or threads) wait for each other; mirrors
 /// [`std::sync::Barrier`]. A waiter that is killed before the barrier
 /// opens is withdrawn from the count.
 pub struct Barrier {
     n: usize,
-    state: std::sync::Mutex<State>,
+    state: SpinLock<State>,
 }
 
 #[derive(Debug)]
@@ -36,7 +37,7 @@ impl Barrier {
     pub const fn new(n: usize) -> Barrier {
         Barrier {
             n,
-            state: std::sync::Mutex::new(State {
+            state: SpinLock::new(State {
                 count: 0,
                 generation: 0,
                 waiters: WaitQueue::new(),

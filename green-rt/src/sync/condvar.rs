@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::mutex::MutexGuard;
 use super::waiter::{self, WaitQueue, Waiter};
+use crate::sync::spin::SpinLock;
 
 /// A condition variable whose waits park the greenlet; mirrors
 /// [`std::sync::Condvar`]. Use it with a green [`Mutex`](super::Mutex).
@@ -15,7 +16,7 @@ use super::waiter::{self, WaitQueue, Waiter};
 /// passes the notification on to the next waiter, so it is not lost.
 #[derive(Default)]
 pub struct Condvar {
-    waiters: std::sync::Mutex<WaitQueue>,
+    waiters: SpinLock<WaitQueue>,
 }
 
 /// Whether a timed wait timed out; mirrors
@@ -35,7 +36,7 @@ impl Condvar {
     /// A new condition variable. `const`.
     pub const fn new() -> Condvar {
         Condvar {
-            waiters: std::sync::Mutex::new(WaitQueue::new()),
+            waiters: SpinLock::new(WaitQueue::new()),
         }
     }
 

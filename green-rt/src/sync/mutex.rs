@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
 use super::waiter::{self, WaitQueue, Waiter};
+use crate::sync::spin::SpinLock;
 
 const LOCKED: u8 = 1;
 /// Set while waiters may be queued: the fast paths step aside.
@@ -23,14 +24,14 @@ const QUEUED: u8 = 2;
 #[derive(Debug)]
 pub(crate) struct RawMutex {
     state: AtomicU8,
-    waiters: std::sync::Mutex<WaitQueue>,
+    waiters: SpinLock<WaitQueue>,
 }
 
 impl RawMutex {
     pub(crate) const fn new() -> RawMutex {
         RawMutex {
             state: AtomicU8::new(0),
-            waiters: std::sync::Mutex::new(WaitQueue::new()),
+            waiters: SpinLock::new(WaitQueue::new()),
         }
     }
 

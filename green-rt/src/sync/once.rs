@@ -11,6 +11,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::waiter::{self, WaitQueue};
+use crate::sync::spin::SpinLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -30,7 +31,7 @@ struct State {
 /// that arrive while it runs park their greenlet until it is done.
 pub struct Once {
     done: AtomicBool,
-    state: std::sync::Mutex<State>,
+    state: SpinLock<State>,
 }
 
 /// The state passed to [`Once::call_once_force`]'s closure; mirrors
@@ -52,7 +53,7 @@ impl Once {
     pub const fn new() -> Once {
         Once {
             done: AtomicBool::new(false),
-            state: std::sync::Mutex::new(State {
+            state: SpinLock::new(State {
                 phase: Phase::Incomplete,
                 waiters: WaitQueue::new(),
             }),
@@ -307,7 +308,7 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
     /// If the initializer panics, here and on every later access, as std.
     pub fn force(this: &LazyLock<T, F>) -> &T {
         this.cell.get_or_init(|| {
-            let f = waiter::lock(&this.init).take();
+            let f = this.init.lock().unwrap_or_else(|e| e.into_inner()).take();
             match f {
                 Some(f) => f(),
                 None => panic!("LazyLock instance has previously been poisoned"),

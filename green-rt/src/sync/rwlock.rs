@@ -14,6 +14,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult};
 
 use super::waiter::{self, Waiter};
+use crate::sync::spin::SpinLock;
 
 #[derive(Debug, Default)]
 struct State {
@@ -47,13 +48,13 @@ impl State {
 
 #[derive(Debug, Default)]
 struct RawRwLock {
-    state: std::sync::Mutex<State>,
+    state: SpinLock<State>,
 }
 
 impl RawRwLock {
     const fn new() -> RawRwLock {
         RawRwLock {
-            state: std::sync::Mutex::new(State {
+            state: SpinLock::new(State {
                 readers: 0,
                 writer: false,
                 queue: VecDeque::new(),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::waiter::{self, WaitQueue, Waiter};
+use crate::sync::spin::SpinLock;
 
 #[derive(Debug)]
 struct State {
@@ -24,7 +25,7 @@ struct State {
 /// assert!(!sem.try_acquire());
 /// ```
 pub struct Semaphore {
-    state: std::sync::Mutex<State>,
+    state: SpinLock<State>,
     bound: Option<usize>,
 }
 
@@ -59,7 +60,7 @@ impl Semaphore {
     /// A semaphore with `permits` permits. `const`.
     pub const fn new(permits: usize) -> Semaphore {
         Semaphore {
-            state: std::sync::Mutex::new(State {
+            state: SpinLock::new(State {
                 permits,
                 waiters: WaitQueue::new(),
             }),

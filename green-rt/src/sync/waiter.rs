@@ -1,7 +1,7 @@
 //! Wait queues: how every green primitive parks and wakes.
 //!
 //! A primitive keeps its state and one or more [`WaitQueue`]s behind an
-//! internal `std::sync::Mutex` that is never held across a park. A waiter
+//! internal [`SpinLock`] that is never held across a park. A waiter
 //! that cannot proceed pushes a [`Waiter`] (its [`Task`] and a `notified`
 //! flag), unlocks and parks; a waker pops waiters in FIFO order, sets their
 //! flag and unparks them. Two disciplines build on that:
@@ -16,10 +16,11 @@
 //!   grant releases what it was given.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::spin::{SpinGuard, SpinLock};
 use crate::task::{self, Task};
 
 /// One parked waiter.
@@ -120,12 +121,10 @@ impl WaitQueue {
     }
 }
 
-/// Locks an internal std mutex. Internal state is only touched by green's
-/// own code, which does not panic while holding it, so poisoning is
-/// ignored.
+/// Locks a primitive's internal state (see [`SpinLock`]).
 #[inline]
-pub(crate) fn lock<S: ?Sized>(m: &Mutex<S>) -> MutexGuard<'_, S> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+pub(crate) fn lock<S: ?Sized>(m: &SpinLock<S>) -> SpinGuard<'_, S> {
+    m.lock()
 }
 
 /// `now + dur`, or `None` (wait forever) when that overflows.
@@ -141,7 +140,7 @@ pub(crate) type QueueOf<S> = for<'a> fn(&'a mut S) -> &'a mut WaitQueue;
 /// condition notify. Kill and timeout payloads unwind from here; a waiter
 /// that unwinds after being notified passes the notification on.
 pub(crate) fn wait_until<S, R>(
-    lock: &Mutex<S>,
+    lock: &SpinLock<S>,
     queue: QueueOf<S>,
     mut poll: impl FnMut(&mut S) -> Option<R>,
     deadline: Option<Instant>,
@@ -191,7 +190,7 @@ pub(crate) fn wait_until<S, R>(
 
 /// Leaves the wait queue when a condition wait unwinds.
 struct Cleanup<'a, S> {
-    lock: &'a Mutex<S>,
+    lock: &'a SpinLock<S>,
     queue: QueueOf<S>,
     waiter: Arc<Waiter>,
     armed: bool,

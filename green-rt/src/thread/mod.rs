@@ -139,6 +139,7 @@ pub fn yield_now() {
 
 /// Blocks the current greenlet until its [`Thread::unpark`] is called (or
 /// spuriously, as with std).
+#[inline]
 pub fn park() {
     task::park();
 }
