@@ -517,18 +517,10 @@ impl Hub {
     }
 
     /// Lets every other ready greenlet run once, then returns.
+    #[inline(always)]
     pub(crate) fn yield_now(&self) {
         if self.in_root() {
-            let n = self.ready.borrow().len();
-            for _ in 0..n {
-                let next = self.ready.borrow_mut().pop_front();
-                match next {
-                    Some(slot) => self.resume(slot),
-                    None => break,
-                }
-            }
-            self.ticks.set(0);
-            self.poll(Some(Duration::ZERO));
+            self.yield_root();
         } else {
             // SAFETY: not on the root context, so `current` is the running
             // greenlet's record (see `running`).
@@ -536,6 +528,22 @@ impl Hub {
             self.ready.borrow_mut().push_back(slot);
             self.suspend_greenlet();
         }
+    }
+
+    /// `yield_now` on the root context: runs each ready greenlet once and
+    /// polls without blocking.
+    #[inline(never)]
+    fn yield_root(&self) {
+        let n = self.ready.borrow().len();
+        for _ in 0..n {
+            let next = self.ready.borrow_mut().pop_front();
+            match next {
+                Some(slot) => self.resume(slot),
+                None => break,
+            }
+        }
+        self.ticks.set(0);
+        self.poll(Some(Duration::ZERO));
     }
 
     /// Runs the loop on the root context until `done` holds.

@@ -166,6 +166,7 @@ pub(crate) fn current() -> Arc<Task> {
 }
 
 /// Unwinds with a pending interrupt (kill, timeout) of the current waiter.
+#[inline]
 pub(crate) fn check_interrupt() {
     unwind_if_interrupted(hub::hub().current_task());
 }
