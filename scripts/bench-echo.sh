@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Echo server CPU per message: green vs tokio current_thread vs std threads.
+# Echo server CPU per message: green vs tokio current_thread vs std threads,
+# and the kernel's floor: examples/echo_uring.rs, a server with no runtime
+# (one io_uring, all of a batch's receives and sends in one system call,
+# next to no user-space work). No server can go far below it; green/floor
+# and tokio/floor say how much each runtime adds to the kernel's cost.
 #
 # Each server runs pinned to CPU 0, the same load generator (examples/
 # echo_load.rs: CONNS connections, SIZE-byte ping-pong) pinned to CPU 1.
@@ -16,7 +20,7 @@ SECS=${SECS:-5}
 ROUNDS=${ROUNDS:-3}
 BASE_PORT=${BASE_PORT:-19100}
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release --example echo --example echo_tokio --example echo_std --example echo_load >&2
+cargo build --release --example echo --example echo_tokio --example echo_std --example echo_uring --example echo_load >&2
 BIN=$TARGET/release/examples
 TCK=$(getconf CLK_TCK)
 
@@ -62,6 +66,7 @@ for round in $(seq "$ROUNDS"); do
     results[green]+="$(run echo "$BASE_PORT") "
     results[tokio]+="$(run echo_tokio "$((BASE_PORT + 1))") "
     results[std]+="$(run echo_std "$((BASE_PORT + 2))") "
+    results[floor]+="$(run echo_uring "$((BASE_PORT + 4))") "
     if [ -n "$GEVENT" ]; then
         results[gevent]+="$(run gevent "$((BASE_PORT + 3))") "
     fi
@@ -69,10 +74,12 @@ done
 g=$(echo "${results[green]}" | tr ' ' '\n' | grep . | median)
 t=$(echo "${results[tokio]}" | tr ' ' '\n' | grep . | median)
 s=$(echo "${results[std]}" | tr ' ' '\n' | grep . | median)
+f=$(echo "${results[floor]}" | tr ' ' '\n' | grep . | median)
 echo "server CPU per message (median of $ROUNDS, microseconds):"
 echo "  green          $g"
 echo "  tokio (ct)     $t"
 echo "  std threads    $s"
+echo "  io_uring floor $f   (examples/echo_uring.rs: no runtime)"
 if [ -n "$GEVENT" ]; then
     gv=$(echo "${results[gevent]}" | tr ' ' '\n' | grep . | median)
     echo "  gevent         $gv"
@@ -83,3 +90,4 @@ awk -v g="$g" -v t="$t" 'BEGIN { printf "  green/tokio    %.3f   (ratio of the m
 # a shared machine: report its median too.
 paste <(echo "${results[green]}" | tr ' ' '\n' | grep .) <(echo "${results[tokio]}" | tr ' ' '\n' | grep .) |
     awk '{ print $1 / $2 }' | median | awk '{ printf "  green/tokio    %.3f   (median of the per-round ratios)\n", $1 }'
+awk -v g="$g" -v t="$t" -v f="$f" 'BEGIN { printf "  green/floor    %.3f\n  tokio/floor    %.3f\n", g / f, t / f }'

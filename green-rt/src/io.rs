@@ -21,6 +21,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
 use crate::hub::{self, Remote};
+use crate::sync::spin::SpinLock;
 use crate::task::{self, Task};
 
 const READABLE: usize = 0b01;
@@ -58,7 +59,7 @@ pub(crate) struct ScheduledIo {
     /// Ready bits in the low two bits; a tick counter above them that moves
     /// on every event, so a clear does not lose an event that raced it.
     readiness: AtomicUsize,
-    waiters: Mutex<Waiters>,
+    waiters: SpinLock<Waiters>,
 }
 
 #[derive(Debug, Default)]
@@ -85,7 +86,7 @@ impl ScheduledIo {
         // Wake under the lock: `unpark` only pushes onto a ready queue (a
         // leaf lock at most), and draining in place keeps the lists'
         // capacity, so a wake-up does not allocate.
-        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = self.waiters.lock();
         if bits & READABLE != 0 {
             for t in w.readers.drain(..) {
                 t.unpark();
@@ -125,9 +126,10 @@ impl ScheduledIo {
     }
 
     /// Waits until `dir` is ready or `deadline` passes; `false` on timeout.
+    #[inline]
     fn wait(&self, dir: Direction, deadline: Option<Instant>) -> bool {
         {
-            let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            let mut w = self.waiters.lock();
             if self.is_ready(dir) {
                 return true;
             }
@@ -214,7 +216,7 @@ impl Registration {
             // operation tries its system call and finds out.
             io: Arc::new(ScheduledIo {
                 readiness: AtomicUsize::new(READY_MASK),
-                waiters: Mutex::default(),
+                waiters: SpinLock::default(),
             }),
             fd,
             interest,
@@ -245,6 +247,7 @@ impl Registration {
 
     /// Waits for `dir` readiness (registering first if needed); `false` on
     /// timeout.
+    #[inline]
     fn wait_ready(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<bool> {
         self.ensure_registered()?;
         Ok(self.io.wait(dir, deadline))
