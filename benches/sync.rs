@@ -116,6 +116,71 @@ fn tokio_ping_pong(rt: &tokio::runtime::Runtime) -> Duration {
     })
 }
 
+/// The same round trip over bounded channels of capacity 1.
+fn green_bounded_ping_pong() -> Duration {
+    let (tx1, rx1) = mpsc::sync_channel::<u32>(1);
+    let (tx2, rx2) = mpsc::sync_channel::<u32>(1);
+    let echo = thread::spawn(move || {
+        for v in rx1.iter() {
+            tx2.send(v).unwrap();
+        }
+    });
+    let driver = thread::spawn(move || {
+        let t0 = Instant::now();
+        for i in 0..PINGS {
+            tx1.send(i).unwrap();
+            black_box(rx2.recv().unwrap());
+        }
+        t0.elapsed()
+    });
+    let d = driver.join().unwrap();
+    echo.join().unwrap();
+    d
+}
+
+fn tokio_bounded_ping_pong(rt: &tokio::runtime::Runtime) -> Duration {
+    rt.block_on(async {
+        let (tx1, mut rx1) = tokio::sync::mpsc::channel::<u32>(1);
+        let (tx2, mut rx2) = tokio::sync::mpsc::channel::<u32>(1);
+        let echo = tokio::spawn(async move {
+            while let Some(v) = rx1.recv().await {
+                tx2.send(v).await.unwrap();
+            }
+        });
+        let driver = tokio::spawn(async move {
+            let t0 = Instant::now();
+            for i in 0..PINGS {
+                tx1.send(i).await.unwrap();
+                black_box(rx2.recv().await.unwrap());
+            }
+            t0.elapsed()
+        });
+        let d = driver.await.unwrap();
+        echo.await.unwrap();
+        d
+    })
+}
+
+fn std_bounded_ping_pong() -> Duration {
+    let (tx1, rx1) = std::sync::mpsc::sync_channel::<u32>(1);
+    let (tx2, rx2) = std::sync::mpsc::sync_channel::<u32>(1);
+    let echo = std::thread::spawn(move || {
+        for v in rx1.iter() {
+            tx2.send(v).unwrap();
+        }
+    });
+    let n = PINGS / 10;
+    let t0 = Instant::now();
+    for i in 0..n {
+        tx1.send(i).unwrap();
+        black_box(rx2.recv().unwrap());
+    }
+    let d = t0.elapsed() * 10;
+    drop(tx1);
+    echo.join().unwrap();
+    d
+}
+
 fn std_ping_pong() -> Duration {
     let (tx1, rx1) = std::sync::mpsc::channel::<u32>();
     let (tx2, rx2) = std::sync::mpsc::channel::<u32>();
@@ -290,6 +355,20 @@ fn main() {
         floor,
         t,
         None,
+        n,
+        "round trip",
+    );
+
+    let [g, t, s] = best([
+        &mut green_bounded_ping_pong,
+        &mut || tokio_bounded_ping_pong(&rt),
+        &mut std_bounded_ping_pong,
+    ]);
+    row(
+        "bounded (capacity 1) ping-pong",
+        g,
+        t,
+        Some(s),
         n,
         "round trip",
     );
