@@ -225,6 +225,46 @@ fn joinall_timeout_and_raise_error() {
 // ANCHOR_END: joinall
 
 #[test]
+fn joinall_collects_greenlets_finishing_one_by_one() {
+    // Greenlet i yields 300 - i times, so they finish in reverse order, one
+    // per wake-up of the joiner.
+    let hs: Vec<_> = (0..300u32)
+        .map(|i| {
+            thread::spawn(move || {
+                for _ in 0..300 - i {
+                    thread::yield_now();
+                }
+                i * 2
+            })
+        })
+        .collect();
+    let r = joinall(hs, None, false);
+    assert!(r.pending.is_empty());
+    let got: Vec<(usize, u32)> = r.done.into_iter().map(|(i, v)| (i, v.unwrap())).collect();
+    let want: Vec<(usize, u32)> = (0..300).map(|i| (i, i as u32 * 2)).collect();
+    assert_eq!(got, want);
+
+    // Handles left pending by a timeout are ordinary handles again.
+    let hs: Vec<_> = (0..3u32)
+        .map(|i| {
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(30));
+                i
+            })
+        })
+        .collect();
+    let r = joinall(hs, Some(Duration::ZERO), false);
+    assert!(r.done.is_empty());
+    let back: Vec<u32> = r
+        .pending
+        .into_iter()
+        .map(|(_, h)| h.join().unwrap())
+        .collect();
+    assert_eq!(back, [0, 1, 2]);
+    assert_clean();
+}
+
+#[test]
 fn killing_the_pool_during_map_ends_the_map() {
     let pool = Pool::new(4);
     let p2 = pool.clone();

@@ -33,7 +33,7 @@ use crate::sync::mpsc::{self, Receiver};
 use crate::sync::spin::SpinLock;
 use crate::sync::waiter::{self, WaitQueue};
 use crate::task::{self, GreenletExit, Task};
-use crate::thread::{self, JoinHandle};
+use crate::thread::{self, FinishLog, JoinHandle};
 
 struct Inner {
     size: Option<usize>,
@@ -693,37 +693,35 @@ pub fn joinall<T>(
     raise_error: bool,
 ) -> JoinAll<T> {
     let deadline = timeout.and_then(waiter::deadline_after);
-    let me = task::current();
-    let mut pending: Vec<(usize, JoinHandle<T>)> = handles.into_iter().enumerate().collect();
-    let mut done = Vec::with_capacity(pending.len());
-    // Each handle is watched once (its completion unparks us); later
-    // passes only look at the finished flags.
-    let mut first = true;
-    loop {
-        let mut i = 0;
-        while i < pending.len() {
-            let finished = if first {
-                pending[i].1.watch(&me)
-            } else {
-                pending[i].1.is_finished()
-            };
-            if finished {
-                let (idx, h) = pending.swap_remove(i);
-                let r = h.join();
-                if raise_error
-                    && let Err(p) = &r
-                    && !p.is::<GreenletExit>()
-                {
-                    let Err(p) = r else { unreachable!() };
-                    panic::resume_unwind(p);
-                }
-                done.push((idx, r));
-            } else {
-                i += 1;
-            }
+    let log = FinishLog::new();
+    let mut slots: Vec<Option<JoinHandle<T>>> = Vec::new();
+    let mut finished = Vec::new();
+    // Each handle is watched once: its completion records its index in the
+    // log (and unparks us), so each greenlet is visited once in all.
+    for (i, h) in handles.into_iter().enumerate() {
+        if h.watch(&log, i) {
+            finished.push(i);
         }
-        first = false;
-        if pending.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
+        slots.push(Some(h));
+    }
+    let mut left = slots.len();
+    let mut done = Vec::with_capacity(left);
+    loop {
+        log.drain_into(&mut finished);
+        for i in finished.drain(..) {
+            let Some(h) = slots[i].take() else { continue };
+            left -= 1;
+            let r = h.join();
+            if raise_error
+                && let Err(p) = &r
+                && !p.is::<GreenletExit>()
+            {
+                let Err(p) = r else { unreachable!() };
+                panic::resume_unwind(p);
+            }
+            done.push((i, r));
+        }
+        if left == 0 || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
         match deadline {
@@ -732,7 +730,11 @@ pub fn joinall<T>(
         }
     }
     done.sort_by_key(|(i, _)| *i);
-    pending.sort_by_key(|(i, _)| *i);
+    let pending = slots
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, h)| Some((i, h?)))
+        .collect();
     JoinAll { done, pending }
 }
 

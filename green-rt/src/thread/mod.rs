@@ -38,6 +38,7 @@ pub use std::thread::{Result, available_parallelism, panicking};
 use crate::hub::{self, Remote, RemoteSpawn, Start};
 pub use crate::local::{AccessError, LocalKey};
 use crate::runtime;
+use crate::sync::spin::SpinLock;
 pub use crate::task::GreenletExit;
 use crate::task::{self, PENDING, Task};
 
@@ -168,7 +169,53 @@ struct Packet<'scope, T> {
 
 struct PacketState<T> {
     result: Option<Result<T>>,
-    joiner: Option<Arc<Task>>,
+    joiner: Option<Joiner>,
+}
+
+/// Who is told when a greenlet finishes.
+enum Joiner {
+    /// A waiter in `join`.
+    Task(Arc<Task>),
+    /// A [`FinishLog`] watching many greenlets, with this one's index.
+    Log(Arc<FinishLog>, usize),
+}
+
+impl Joiner {
+    fn notify(self) {
+        match self {
+            Joiner::Task(t) => t.unpark(),
+            Joiner::Log(log, i) => log.push(i),
+        }
+    }
+}
+
+/// Where greenlets watched together (`pool::joinall`) record that they
+/// finished, so the watcher visits each once instead of scanning them all
+/// at every wake-up.
+#[derive(Debug)]
+pub(crate) struct FinishLog {
+    finished: SpinLock<Vec<usize>>,
+    watcher: Arc<Task>,
+}
+
+impl FinishLog {
+    /// A log whose pushes wake the current waiter.
+    pub(crate) fn new() -> Arc<FinishLog> {
+        Arc::new(FinishLog {
+            finished: SpinLock::new(Vec::new()),
+            watcher: task::current(),
+        })
+    }
+
+    fn push(&self, i: usize) {
+        self.finished.lock().push(i);
+        self.watcher.unpark();
+    }
+
+    /// Moves the indices recorded since the last call into `out`.
+    pub(crate) fn drain_into(&self, out: &mut Vec<usize>) {
+        out.append(&mut self.finished.lock());
+    }
 }
 
 impl<T> Packet<'_, T> {
@@ -180,7 +227,7 @@ impl<T> Packet<'_, T> {
         };
         self.done.store(true, Ordering::Release);
         if let Some(j) = joiner {
-            j.unpark();
+            j.notify();
         }
     }
 
@@ -191,7 +238,7 @@ impl<T> Packet<'_, T> {
                 if let Some(r) = s.result.take() {
                     return r;
                 }
-                s.joiner = Some(task::current());
+                s.joiner = Some(Joiner::Task(task::current()));
             }
             task::park();
         }
@@ -678,15 +725,15 @@ impl<T> JoinHandle<T> {
         &self.thread.task
     }
 
-    /// Registers `waiter` to be unparked when the greenlet finishes, unless
-    /// it has finished already; returns whether it has. Replaces an earlier
+    /// Records the greenlet's `index` in `log` when it finishes, unless it
+    /// has finished already; returns whether it has. Replaces an earlier
     /// registration (one watcher at a time, as `join`).
-    pub(crate) fn watch(&self, waiter: &Arc<Task>) -> bool {
+    pub(crate) fn watch(&self, log: &Arc<FinishLog>, index: usize) -> bool {
         let mut s = self.packet.state.lock().unwrap_or_else(|e| e.into_inner());
         if s.result.is_some() {
             return true;
         }
-        s.joiner = Some(waiter.clone());
+        s.joiner = Some(Joiner::Log(log.clone(), index));
         false
     }
 }
