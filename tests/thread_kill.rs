@@ -131,3 +131,52 @@ fn killed_and_finished_greenlets_return_their_stacks() {
         "timers of killed sleeps were not cancelled"
     );
 }
+
+#[test]
+fn link_runs_once_the_greenlet_ends_however_it_ends() {
+    let (tx, rx) = green::sync::mpsc::channel::<&'static str>();
+    // Returned: links run in order, after the result is ready.
+    let h = thread::spawn(|| 1);
+    let t = tx.clone();
+    h.link(move || t.send("first").unwrap());
+    let t = tx.clone();
+    h.link(move || t.send("second").unwrap());
+    assert_eq!(rx.recv().unwrap(), "first");
+    assert_eq!(rx.recv().unwrap(), "second");
+    assert!(h.is_finished());
+    assert_eq!(h.join().unwrap(), 1);
+
+    // Already finished: runs at once, on the caller.
+    let h = thread::spawn(|| ());
+    thread::sleep(Duration::from_millis(2));
+    let t = tx.clone();
+    h.link(move || t.send("at once").unwrap());
+    assert_eq!(rx.try_recv(), Ok("at once"));
+    h.join().unwrap();
+
+    // Panicked, killed while running, killed before it started; a link
+    // that panics does not stop the next one.
+    let h = thread::spawn(|| panic!("expected by the test"));
+    let t = tx.clone();
+    h.link(move || t.send("after panic").unwrap());
+    assert_eq!(rx.recv().unwrap(), "after panic");
+    assert!(h.join().is_err());
+
+    let h = thread::spawn(|| thread::sleep(Duration::from_secs(10)));
+    thread::yield_now();
+    h.link(|| panic!("a link that panics (expected by the test)"));
+    let t = tx.clone();
+    h.link(move || t.send("after kill").unwrap());
+    h.kill();
+    assert_eq!(rx.recv().unwrap(), "after kill");
+    assert!(thread::is_greenlet_exit(&*h.join().unwrap_err()));
+
+    let h = thread::spawn(|| ());
+    let t = tx.clone();
+    h.link(move || t.send("never started").unwrap());
+    h.kill();
+    assert_eq!(rx.recv().unwrap(), "never started");
+    assert!(h.join().is_err());
+    drop(tx);
+    assert!(rx.recv().is_err(), "no link left holding a sender");
+}

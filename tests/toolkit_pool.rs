@@ -163,6 +163,50 @@ fn group_join_kill_and_unstarted_members() {
 }
 
 #[test]
+fn group_add_and_discard_greenlets_spawned_elsewhere() {
+    let g = Group::new();
+    let release = green::event::Event::new();
+    let r = release.clone();
+    let outside = thread::spawn(move || {
+        r.wait();
+        7
+    });
+    g.add(&outside);
+    assert_eq!(g.len(), 1);
+    // join waits for the added greenlet too.
+    assert!(!g.join_timeout(Duration::from_millis(20)));
+    release.set();
+    g.join();
+    assert!(g.is_empty());
+    assert_eq!(outside.join().unwrap(), 7);
+
+    // Adding a finished greenlet adds nothing.
+    let done = thread::spawn(|| ());
+    thread::sleep(Duration::from_millis(2));
+    assert!(done.is_finished());
+    g.add(&done);
+    assert!(g.is_empty());
+    done.join().unwrap();
+
+    // kill reaches added greenlets; discard lets one go unharmed.
+    let killed = thread::spawn(|| thread::sleep(Duration::from_secs(10)));
+    let kept = thread::spawn(|| {
+        thread::sleep(Duration::from_millis(20));
+        "kept"
+    });
+    g.add(&killed);
+    g.add(&kept);
+    assert_eq!(g.len(), 2);
+    assert!(g.discard(&kept));
+    assert!(!g.discard(&kept));
+    g.kill();
+    assert!(g.is_empty());
+    assert!(thread::is_greenlet_exit(&*killed.join().unwrap_err()));
+    assert_eq!(kept.join().unwrap(), "kept");
+    assert_clean();
+}
+
+#[test]
 fn pool_slot_freed_by_a_killed_greenlet() {
     let pool = Pool::new(1);
     let h = pool.spawn(|| thread::sleep(Duration::from_secs(10)));

@@ -183,6 +183,38 @@ impl Group {
         self.inner.spawn(f)
     }
 
+    /// Adds a greenlet spawned elsewhere (gevent's `Group.add`): the group
+    /// now joins and kills it with the others, and lets it go when it
+    /// finishes. Adding a finished greenlet does nothing.
+    pub fn add<T>(&self, handle: &JoinHandle<T>) {
+        let id = {
+            let mut s = waiter::lock(&self.inner.state);
+            let id = s.next_id;
+            s.next_id += 1;
+            s.members.insert(id, Some(handle.task().clone()));
+            id
+        };
+        let member = Member {
+            inner: self.inner.clone(),
+            id,
+        };
+        handle.link(move || drop(member));
+    }
+
+    /// Removes a greenlet from the group without killing it (gevent's
+    /// `Group.discard`); it keeps running. Returns whether it was a member.
+    pub fn discard<T>(&self, handle: &JoinHandle<T>) -> bool {
+        let mut s = waiter::lock(&self.inner.state);
+        let before = s.members.len();
+        s.members
+            .retain(|_, t| !t.as_ref().is_some_and(|t| Arc::ptr_eq(t, handle.task())));
+        let removed = s.members.len() < before;
+        if removed && s.members.is_empty() {
+            s.idle_waiters.notify_all();
+        }
+        removed
+    }
+
     /// Greenlets of the group that have not finished.
     pub fn len(&self) -> usize {
         self.inner.len()

@@ -170,6 +170,8 @@ struct Packet<'scope, T> {
 struct PacketState<T> {
     result: Option<Result<T>>,
     joiner: Option<Joiner>,
+    /// Callbacks of [`JoinHandle::link`], run when the greenlet finishes.
+    links: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 /// Who is told when a greenlet finishes.
@@ -220,15 +222,16 @@ impl FinishLog {
 
 impl<T> Packet<'_, T> {
     fn complete(&self, result: Result<T>) {
-        let joiner = {
+        let (joiner, links) = {
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             s.result = Some(result);
-            s.joiner.take()
+            (s.joiner.take(), std::mem::take(&mut s.links))
         };
         self.done.store(true, Ordering::Release);
         if let Some(j) = joiner {
             j.notify();
         }
+        run_links(links);
     }
 
     fn join(&self) -> Result<T> {
@@ -260,6 +263,7 @@ impl<T> Drop for Packet<'_, T> {
             *self.state.get_mut().unwrap_or_else(|e| e.into_inner()) = PacketState {
                 result: None,
                 joiner: None,
+                links: Vec::new(),
             };
             if unhandled_panic {
                 scope.a_greenlet_panicked.store(true, Ordering::Relaxed);
@@ -303,6 +307,35 @@ impl<T> JoinHandle<T> {
         if !self.is_finished() {
             self.thread.task.interrupt(Box::new(GreenletExit));
         }
+    }
+
+    /// Calls `f` once the greenlet has finished, however it ended: returned,
+    /// panicked or killed (gevent's `Greenlet.link`). `f` runs on the
+    /// finishing greenlet, after its result is ready for `join`; if the
+    /// greenlet has finished already, `f` runs at once, on the caller.
+    /// Several callbacks run in the order they were linked. A callback
+    /// that panics is reported like any greenlet panic and does not stop
+    /// the others.
+    ///
+    /// ```
+    /// # green_rt::runtime::Builder::new().run(|| {
+    /// use green_rt::sync::mpsc;
+    /// let (tx, rx) = mpsc::channel();
+    /// let h = green_rt::thread::spawn(|| 6 * 7);
+    /// h.link(move || tx.send("done").unwrap());
+    /// assert_eq!(rx.recv().unwrap(), "done");
+    /// assert_eq!(h.join().unwrap(), 42);
+    /// # });
+    /// ```
+    pub fn link<F: FnOnce() + Send + 'static>(&self, f: F) {
+        {
+            let mut s = self.packet.state.lock().unwrap_or_else(|e| e.into_inner());
+            if s.result.is_none() && !self.packet.done.load(Ordering::Acquire) {
+                s.links.push(Box::new(f));
+                return;
+            }
+        }
+        run_links(vec![Box::new(f)]);
     }
 }
 
@@ -486,11 +519,20 @@ fn new_packet<'scope, T>(scope: Option<Arc<ScopeData>>) -> Arc<Packet<'scope, T>
         state: Mutex::new(PacketState {
             result: None,
             joiner: None,
+            links: Vec::new(),
         }),
         done: AtomicBool::new(false),
         scope,
         _marker: PhantomData,
     })
+}
+
+/// Runs `link` callbacks; a panicking one is reported (by the panic hook)
+/// and does not stop the others.
+fn run_links(links: Vec<Box<dyn FnOnce() + Send>>) {
+    for f in links {
+        let _ = panic::catch_unwind(AssertUnwindSafe(f));
+    }
 }
 
 /// The body of a greenlet: run `f`, catching its panic, and hand the result
