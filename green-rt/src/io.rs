@@ -84,16 +84,16 @@ impl ScheduledIo {
             }
         }
         // Wake under the lock: `unpark` only pushes onto a ready queue (a
-        // leaf lock at most), and draining in place keeps the lists'
+        // leaf lock at most), and popping in place keeps the lists'
         // capacity, so a wake-up does not allocate.
         let mut w = self.waiters.lock();
         if bits & READABLE != 0 {
-            for t in w.readers.drain(..) {
+            while let Some(t) = w.readers.pop() {
                 t.unpark();
             }
         }
         if bits & WRITABLE != 0 {
-            for t in w.writers.drain(..) {
+            while let Some(t) = w.writers.pop() {
                 t.unpark();
             }
         }
