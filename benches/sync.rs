@@ -37,18 +37,22 @@ fn tokio_rt() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-fn green_ping_pong() -> Duration {
-    let (tx1, rx1) = mpsc::channel::<u32>();
-    let (tx2, rx2) = mpsc::channel::<u32>();
+/// A ping-pong between two greenlets over a pair of channels; `send` is
+/// `Sender::send` or `SyncSender::send`.
+fn green_pong<S: Send + 'static>(
+    (tx1, rx1): (S, mpsc::Receiver<u32>),
+    (tx2, rx2): (S, mpsc::Receiver<u32>),
+    send: fn(&S, u32),
+) -> Duration {
     let echo = thread::spawn(move || {
         for v in rx1.iter() {
-            tx2.send(v).unwrap();
+            send(&tx2, v);
         }
     });
     let driver = thread::spawn(move || {
         let t0 = Instant::now();
         for i in 0..PINGS {
-            tx1.send(i).unwrap();
+            send(&tx1, i);
             black_box(rx2.recv().unwrap());
         }
         t0.elapsed()
@@ -56,6 +60,51 @@ fn green_ping_pong() -> Duration {
     let d = driver.join().unwrap();
     echo.join().unwrap();
     d
+}
+
+fn green_ping_pong() -> Duration {
+    green_pong(mpsc::channel(), mpsc::channel(), |s, v| s.send(v).unwrap())
+}
+
+/// The same round trip over bounded channels of capacity 1.
+fn green_bounded_ping_pong() -> Duration {
+    green_pong(mpsc::sync_channel(1), mpsc::sync_channel(1), |s, v| {
+        s.send(v).unwrap()
+    })
+}
+
+/// The same between two OS threads (a tenth of the rounds, scaled: each
+/// costs a futex wake-up and sleep).
+fn std_pong<S: Send + 'static>(
+    (tx1, rx1): (S, std::sync::mpsc::Receiver<u32>),
+    (tx2, rx2): (S, std::sync::mpsc::Receiver<u32>),
+    send: fn(&S, u32),
+) -> Duration {
+    let echo = std::thread::spawn(move || {
+        for v in rx1.iter() {
+            send(&tx2, v);
+        }
+    });
+    let n = PINGS / 10;
+    let t0 = Instant::now();
+    for i in 0..n {
+        send(&tx1, i);
+        black_box(rx2.recv().unwrap());
+    }
+    let d = t0.elapsed() * 10;
+    drop(tx1);
+    echo.join().unwrap();
+    d
+}
+
+fn std_ping_pong() -> Duration {
+    use std::sync::mpsc::channel;
+    std_pong(channel(), channel(), |s, v| s.send(v).unwrap())
+}
+
+fn std_bounded_ping_pong() -> Duration {
+    use std::sync::mpsc::sync_channel;
+    std_pong(sync_channel(1), sync_channel(1), |s, v| s.send(v).unwrap())
 }
 
 /// The runtime's floor under a ping-pong: two greenlets handing a turn
@@ -116,28 +165,6 @@ fn tokio_ping_pong(rt: &tokio::runtime::Runtime) -> Duration {
     })
 }
 
-/// The same round trip over bounded channels of capacity 1.
-fn green_bounded_ping_pong() -> Duration {
-    let (tx1, rx1) = mpsc::sync_channel::<u32>(1);
-    let (tx2, rx2) = mpsc::sync_channel::<u32>(1);
-    let echo = thread::spawn(move || {
-        for v in rx1.iter() {
-            tx2.send(v).unwrap();
-        }
-    });
-    let driver = thread::spawn(move || {
-        let t0 = Instant::now();
-        for i in 0..PINGS {
-            tx1.send(i).unwrap();
-            black_box(rx2.recv().unwrap());
-        }
-        t0.elapsed()
-    });
-    let d = driver.join().unwrap();
-    echo.join().unwrap();
-    d
-}
-
 fn tokio_bounded_ping_pong(rt: &tokio::runtime::Runtime) -> Duration {
     rt.block_on(async {
         let (tx1, mut rx1) = tokio::sync::mpsc::channel::<u32>(1);
@@ -159,46 +186,6 @@ fn tokio_bounded_ping_pong(rt: &tokio::runtime::Runtime) -> Duration {
         echo.await.unwrap();
         d
     })
-}
-
-fn std_bounded_ping_pong() -> Duration {
-    let (tx1, rx1) = std::sync::mpsc::sync_channel::<u32>(1);
-    let (tx2, rx2) = std::sync::mpsc::sync_channel::<u32>(1);
-    let echo = std::thread::spawn(move || {
-        for v in rx1.iter() {
-            tx2.send(v).unwrap();
-        }
-    });
-    let n = PINGS / 10;
-    let t0 = Instant::now();
-    for i in 0..n {
-        tx1.send(i).unwrap();
-        black_box(rx2.recv().unwrap());
-    }
-    let d = t0.elapsed() * 10;
-    drop(tx1);
-    echo.join().unwrap();
-    d
-}
-
-fn std_ping_pong() -> Duration {
-    let (tx1, rx1) = std::sync::mpsc::channel::<u32>();
-    let (tx2, rx2) = std::sync::mpsc::channel::<u32>();
-    let echo = std::thread::spawn(move || {
-        for v in rx1.iter() {
-            tx2.send(v).unwrap();
-        }
-    });
-    let n = PINGS / 10;
-    let t0 = Instant::now();
-    for i in 0..n {
-        tx1.send(i).unwrap();
-        black_box(rx2.recv().unwrap());
-    }
-    let d = t0.elapsed() * 10;
-    drop(tx1);
-    echo.join().unwrap();
-    d
 }
 
 fn green_mutex() -> Duration {
