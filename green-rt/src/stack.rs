@@ -196,7 +196,8 @@ const TRIM_INTERVAL: Duration = Duration::from_secs(1);
 /// handed back. Once per [`TRIM_INTERVAL`] (from the hub, between polls),
 /// the stacks that were not reused during the whole interval (those below
 /// the lowest the LIFO sank to), except the [`HOT_STACKS`] on top, have their
-/// pages handed back, and the pool is cut to its bound. Reusing a stack thus
+/// pages handed back, and those of them beyond the pool's bound are
+/// unmapped. Reusing a stack thus
 /// costs no system call, and an idle pool costs no memory after a second.
 #[derive(Debug)]
 pub(crate) struct StackPool {
@@ -316,8 +317,10 @@ impl StackPool {
         }
         self.released = self.released.max(idle_end);
         if len > self.bound {
-            // The oldest stacks are at the bottom.
-            let excess = len - self.bound;
+            // The oldest stacks are at the bottom. Only idle ones go: a
+            // workload that keeps needing more stacks than the bound, second
+            // after second, keeps them rather than mapping them again.
+            let excess = (len - self.bound).min(idle_end);
             self.free.drain(..excess);
             self.released = self.released.saturating_sub(excess);
         }

@@ -92,8 +92,12 @@ impl Default for Timers {
 impl Timers {
     /// The tick at or after `deadline`.
     fn tick_of(&self, deadline: Instant) -> u64 {
-        let nanos = deadline.saturating_duration_since(self.origin).as_nanos();
-        u64::try_from(nanos.div_ceil(1_000_000)).unwrap_or(u64::MAX)
+        // Whole seconds are whole ticks, so only the sub-second part rounds
+        // up; this keeps the arithmetic in u64 (a u128 division is a
+        // library call, and this runs for every timer armed).
+        let d = deadline.saturating_duration_since(self.origin);
+        let part = u64::from(d.subsec_nanos().div_ceil(1_000_000));
+        d.as_secs().saturating_mul(1000).saturating_add(part)
     }
 
     /// The moment `tick` begins.
