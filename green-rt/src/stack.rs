@@ -21,8 +21,8 @@
 //! The pool keeps finished stacks for reuse, so spawning in the steady state
 //! costs no system call. Stacks that stay unused for a second, beyond the
 //! [`HOT_STACKS`] most recently used, have their pages handed back to the
-//! kernel (`madvise(MADV_DONTNEED)`); the pool keeps at most a quarter of
-//! `vm.max_map_count` stacks and unmaps the rest.
+//! kernel (`madvise(MADV_DONTNEED)`), and those of them beyond a quarter of
+//! `vm.max_map_count` stacks are unmapped.
 
 use std::io;
 use std::time::{Duration, Instant};
