@@ -30,8 +30,8 @@ user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 # run NAME PORT -> prints microseconds of server CPU per round trip
 run() {
     local name=$1 port=$2 pid t0 t1 u0 u1 msgs
-    if [ "$name" = gevent ]; then
-        taskset -c 0 python3 scripts/echo_gevent.py "127.0.0.1:$port" 2>/dev/null &
+    if [ "$name" = gevent ] || [ "$name" = eventlet ]; then
+        taskset -c 0 python3 "scripts/echo_$name.py" "127.0.0.1:$port" 2>/dev/null &
     else
         taskset -c 0 "$BIN/$name" "127.0.0.1:$port" 2>/dev/null &
     fi
@@ -56,9 +56,12 @@ run() {
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-# gevent's echo server joins in when Python has gevent (pip install gevent).
+# gevent's and eventlet's echo servers join in when Python has them
+# (pip install gevent eventlet).
 GEVENT=""
 if python3 -c 'import gevent' 2>/dev/null; then GEVENT=1; fi
+EVENTLET=""
+if python3 -c 'import eventlet' 2>/dev/null; then EVENTLET=1; fi
 
 declare -A results
 echo "# server      us/msg  user-us/msg  round-trips  cpu-s   (CONNS=$CONNS SIZE=$SIZE SECS=$SECS)" >&2
@@ -69,6 +72,9 @@ for round in $(seq "$ROUNDS"); do
     results[floor]+="$(run echo_uring "$((BASE_PORT + 4))") "
     if [ -n "$GEVENT" ]; then
         results[gevent]+="$(run gevent "$((BASE_PORT + 3))") "
+    fi
+    if [ -n "$EVENTLET" ]; then
+        results[eventlet]+="$(run eventlet "$((BASE_PORT + 5))") "
     fi
 done
 g=$(echo "${results[green]}" | tr ' ' '\n' | grep . | median)
@@ -84,6 +90,11 @@ if [ -n "$GEVENT" ]; then
     gv=$(echo "${results[gevent]}" | tr ' ' '\n' | grep . | median)
     echo "  gevent         $gv"
     awk -v g="$g" -v v="$gv" 'BEGIN { printf "  green/gevent   %.3f\n", g / v }'
+fi
+if [ -n "$EVENTLET" ]; then
+    ev=$(echo "${results[eventlet]}" | tr ' ' '\n' | grep . | median)
+    echo "  eventlet       $ev"
+    awk -v g="$g" -v v="$ev" 'BEGIN { printf "  green/eventlet %.3f\n", g / v }'
 fi
 awk -v g="$g" -v t="$t" 'BEGIN { printf "  green/tokio    %.3f   (ratio of the medians)\n", g / t }'
 # Rounds run back to back, so a per-round ratio cancels some of the noise of
