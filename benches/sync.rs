@@ -66,6 +66,14 @@ fn green_ping_pong() -> Duration {
     green_pong(mpsc::channel(), mpsc::channel(), |s, v| s.send(v).unwrap())
 }
 
+/// The same with the two greenlets on two hubs (consecutive spawns are
+/// placed on different hubs): every hand-over wakes the other hub.
+fn green_ping_pong_two_hubs() -> Duration {
+    green::runtime::Builder::new()
+        .workers(2)
+        .run(green_ping_pong)
+}
+
 /// The same round trip over bounded channels of capacity 1.
 fn green_bounded_ping_pong() -> Duration {
     green_pong(mpsc::sync_channel(1), mpsc::sync_channel(1), |s, v| {
@@ -346,6 +354,15 @@ fn main() {
         "round trip",
     );
 
+    let mt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let [g, t] = best([&mut green_ping_pong_two_hubs, &mut || tokio_ping_pong(&mt)]);
+    row("ping-pong, 2 hubs / 2 workers", g, t, None, n, "round trip");
+    drop(mt);
+
     let [g, t, s] = best([
         &mut green_bounded_ping_pong,
         &mut || tokio_bounded_ping_pong(&rt),
@@ -376,6 +393,9 @@ fn main() {
     println!(
         "\nfloor: the same round trip with bare park/unpark, no channel (the\n\
          runtime's two switches through the hub); compared with tokio's channel.\n\
+         2 hubs: the greenlets on two hubs (OS threads), each hand-over a\n\
+         wake-up of the other; tokio: multi_thread runtime with 2 workers, which\n\
+         usually runs the two tasks on one worker (its LIFO slot).\n\
          std: ping-pong between two OS threads; Mutex: 4 OS threads, no yield.\n\
          Pool::map runs at most `size` (1000) jobs at once on worker greenlets;\n\
          Pool::spawn per job spawns one greenlet per job through the pool."

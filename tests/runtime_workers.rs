@@ -51,6 +51,54 @@ fn greenlets_on_workers_spread_too() {
     assert_eq!(inner.join().unwrap(), 3);
 }
 
+/// CPU time of this process so far (every thread, user and system).
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut u), 0);
+        u
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Two greenlets on two hubs hand a message back and forth (each hand-over
+/// a wake-up of the other hub); afterwards the idle hubs stop spinning for
+/// wake-ups and block, so a quiet runtime costs no CPU.
+fn ping_pong_across_hubs_then_idle() {
+    let (to_echo, from_driver) = mpsc::channel::<u32>();
+    let (to_driver, from_echo) = mpsc::channel::<u32>();
+    // Consecutive spawns go to different hubs.
+    let echo = thread::spawn(move || {
+        let mut n = 0;
+        for v in from_driver.iter() {
+            to_driver.send(v + 1).unwrap();
+            n += 1;
+        }
+        (n, os_thread_name())
+    });
+    let driver = thread::spawn(move || {
+        for i in 0..5_000 {
+            to_echo.send(i).unwrap();
+            assert_eq!(from_echo.recv().unwrap(), i + 1);
+        }
+        os_thread_name()
+    });
+    let driver_thread = driver.join().unwrap();
+    let (n, echo_thread) = echo.join().unwrap();
+    assert_eq!(n, 5_000);
+    assert_ne!(driver_thread, echo_thread, "both ran on one hub");
+
+    let cpu0 = process_cpu();
+    thread::sleep(Duration::from_millis(300));
+    let idle_cpu = process_cpu() - cpu0;
+    assert!(
+        idle_cpu < Duration::from_millis(150),
+        "idle hubs used {idle_cpu:?} of CPU in 300 ms: still spinning"
+    );
+}
+
 fn locks_and_channels_across_hubs() {
     let counter = Arc::new(Mutex::new(0u32));
     let (tx, rx) = mpsc::channel();
@@ -184,6 +232,7 @@ fn workers_run_greenlets_on_several_hubs() {
         spread_over_every_hub();
         greenlets_on_workers_spread_too();
         locks_and_channels_across_hubs();
+        ping_pong_across_hubs_then_idle();
         kill_and_panic_across_hubs();
         spawn_local_stays_here();
         sleepers_on_every_hub();

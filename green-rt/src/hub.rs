@@ -34,6 +34,14 @@ const WAKER: Token = Token(usize::MAX);
 /// Greenlets resumed between two non-blocking polls while the ready queue
 /// stays busy (tokio's `event_interval`).
 const EVENT_INTERVAL: u32 = 61;
+/// Longest a hub with nothing to run spins waiting for a wake-up from
+/// another thread before it blocks in its poll. Waking a thread blocked in
+/// `epoll_wait` costs tens of microseconds (on a virtual machine, where an
+/// idle vCPU is halted, about 30 µs here); a spinning hub takes the
+/// wake-up in a fraction of one. See [`Hub::spin_for_remote`].
+const SPIN_MAX: Duration = Duration::from_micros(50);
+/// Spins shorter than this are not tried.
+const SPIN_MIN: Duration = Duration::from_micros(2);
 /// Default usable stack size of a greenlet.
 pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
@@ -41,7 +49,12 @@ pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 #[derive(Debug)]
 pub(crate) struct Remote {
     queue: Mutex<Vec<Arc<Task>>>,
+    /// Work was handed over since the hub last drained its remote side.
     pending: AtomicBool,
+    /// The hub is blocked in (or about to enter) its poll: a hand-over must
+    /// wake it through `waker`. While it runs or spins it checks `pending`
+    /// itself, so a hand-over then costs no system call.
+    sleeping: AtomicBool,
     waker: mio::Waker,
     /// The hub's registry, for deregistering from any thread.
     pub(crate) registry: mio::Registry,
@@ -97,7 +110,10 @@ impl Remote {
     }
 
     fn notify(&self) {
-        if !self.pending.swap(true, Ordering::SeqCst) {
+        // Paired with `Hub::poll`: the hub sets `sleeping` and then reads
+        // `pending`; we set `pending` and then read `sleeping` (all SeqCst),
+        // so either it sees our work before it blocks or we see it asleep.
+        if !self.pending.swap(true, Ordering::SeqCst) && self.sleeping.load(Ordering::SeqCst) {
             // A failed wake-up means the hub's thread is gone with its poll;
             // nothing is left to wake.
             let _ = self.waker.wake();
@@ -163,6 +179,10 @@ pub(crate) struct Hub {
     timers: RefCell<Timers>,
     due: RefCell<Vec<Action>>,
     ticks: Cell<u32>,
+    /// How long to spin for a remote wake-up before blocking (adaptive).
+    spin: Cell<Duration>,
+    /// The remote queue's other buffer (see `drain_remote`).
+    remote_spare: Cell<Vec<Arc<Task>>>,
     pub(crate) remote: Arc<Remote>,
     root: Arc<Task>,
     pub(crate) root_locals: Locals,
@@ -260,6 +280,7 @@ impl Hub {
         let remote = Arc::new(Remote {
             queue: Mutex::new(Vec::new()),
             pending: AtomicBool::new(false),
+            sleeping: AtomicBool::new(false),
             waker,
             registry: poll.registry().try_clone()?,
             released: Mutex::new(Vec::new()),
@@ -278,6 +299,8 @@ impl Hub {
             timers: RefCell::new(Timers::default()),
             due: RefCell::new(Vec::new()),
             ticks: Cell::new(0),
+            spin: Cell::new(Duration::ZERO),
+            remote_spare: Cell::new(Vec::new()),
             remote,
             root,
             root_locals: Locals::default(),
@@ -566,18 +589,69 @@ impl Hub {
                 }
                 None => {
                     self.ticks.set(0);
-                    let timeout = self
-                        .timers
-                        .borrow_mut()
-                        .next_deadline()
-                        .map(|d| d.saturating_duration_since(Instant::now()));
+                    let deadline = self.timers.borrow_mut().next_deadline();
+                    if !self.spin.get().is_zero() && self.spin_for_remote(deadline) {
+                        continue;
+                    }
+                    let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                     self.poll(timeout);
                 }
             }
         }
     }
 
-    fn poll(&self, timeout: Option<Duration>) {
+    /// With nothing to run, waits a little for work from another thread
+    /// before blocking: returns whether some came (it is then drained).
+    ///
+    /// Greenlets on two hubs handing work back and forth (a channel between
+    /// them, a lock they share) would otherwise pay a thread wake-up per
+    /// hand-over. The spin is adaptive: it is armed by a wake-up from
+    /// another thread that found the hub blocked, kept at its full length
+    /// while wake-ups arrive within it, and halved each time one does not,
+    /// so a hub whose remote traffic stops spins for about twice
+    /// [`SPIN_MAX`] in all before it blocks again for good. A hub that only
+    /// does I/O and timers of its own never spins. Socket readiness and
+    /// timers are looked at before the spin; one due meanwhile waits for
+    /// its end (at most [`SPIN_MAX`]).
+    fn spin_for_remote(&self, deadline: Option<Instant>) -> bool {
+        // Whatever came (an event, a timer, work from another thread, a
+        // wake-up of the root context, which is not queued), the loop must
+        // look again before it blocks.
+        if self.poll(Some(Duration::ZERO)) {
+            return true;
+        }
+        let limit = self.spin.get();
+        let start = Instant::now();
+        let end = match deadline {
+            Some(d) => d.min(start + limit),
+            None => start + limit,
+        };
+        let mut spins = 0u32;
+        loop {
+            if self.remote.pending.load(Ordering::Acquire) {
+                self.drain_remote();
+                self.spin.set(SPIN_MAX);
+                return true;
+            }
+            std::hint::spin_loop();
+            spins += 1;
+            if spins.is_multiple_of(64) && Instant::now() >= end {
+                break;
+            }
+        }
+        let next = limit / 2;
+        self.spin.set(if next < SPIN_MIN {
+            Duration::ZERO
+        } else {
+            next
+        });
+        false
+    }
+
+    /// Polls for events (blocking for at most `timeout`), takes work
+    /// handed over by other threads and fires due timers. Returns whether
+    /// any of that happened.
+    fn poll(&self, timeout: Option<Duration>) -> bool {
         {
             let mut released = self
                 .remote
@@ -588,18 +662,44 @@ impl Hub {
                 released.clear();
             }
         }
+        let mut any = false;
         {
+            let mut timeout = timeout;
+            let blocking = timeout != Some(Duration::ZERO);
+            if blocking {
+                // See `Remote::notify`.
+                self.remote.sleeping.store(true, Ordering::SeqCst);
+                if self.remote.pending.load(Ordering::SeqCst) {
+                    timeout = Some(Duration::ZERO);
+                }
+            }
             let mut events = self.events.borrow_mut();
-            if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout)
+            let result = self.poll.borrow_mut().poll(&mut events, timeout);
+            if blocking {
+                self.remote.sleeping.store(false, Ordering::SeqCst);
+            }
+            if let Err(e) = result
                 && e.kind() != io::ErrorKind::Interrupted
             {
                 panic!("green: the hub's poll failed: {e}");
             }
+            let mut woken = false;
             for event in events.iter() {
                 if event.token() == WAKER {
-                    self.drain_remote();
+                    woken = true;
                 } else {
                     crate::io::dispatch(event);
+                    any = true;
+                }
+            }
+            // Hand-overs made while the hub was running or spinning come
+            // without a waker event.
+            if (woken || self.remote.pending.load(Ordering::Acquire)) && self.drain_remote() {
+                any = true;
+                if blocking {
+                    // Another thread had to wake this hub: spin for the
+                    // next hand-over before blocking again.
+                    self.spin.set(SPIN_MAX);
                 }
             }
         }
@@ -607,6 +707,7 @@ impl Hub {
         let now = Instant::now();
         self.timers.borrow_mut().expire_into(now, &mut due);
         self.stacks.borrow_mut().maybe_trim(now);
+        any |= !due.is_empty();
         for action in due.drain(..) {
             match action {
                 Action::Unpark(task) => task.unpark(),
@@ -614,26 +715,38 @@ impl Hub {
             }
         }
         *self.due.borrow_mut() = due;
+        any
     }
 
-    fn drain_remote(&self) {
+    /// Takes the work other threads handed over; returns whether there was
+    /// any.
+    fn drain_remote(&self) -> bool {
         self.remote.pending.store(false, Ordering::SeqCst);
         let spawns =
             std::mem::take(&mut *self.remote.spawns.lock().unwrap_or_else(|e| e.into_inner()));
+        let any_spawn = !spawns.is_empty();
         for s in spawns {
             // A greenlet that cannot get a stack fails when it would start,
             // as on its own hub.
             self.install(s.task, s.start, s.stack_size);
         }
-        let tasks =
-            std::mem::take(&mut *self.remote.queue.lock().unwrap_or_else(|e| e.into_inner()));
+        // Swap the queue with a spare, so that both keep their capacity
+        // and a hand-over does not allocate.
+        let mut tasks = self.remote_spare.take();
+        std::mem::swap(
+            &mut *self.remote.queue.lock().unwrap_or_else(|e| e.into_inner()),
+            &mut tasks,
+        );
+        let any_task = !tasks.is_empty();
         let mut ready = self.ready.borrow_mut();
-        for task in tasks {
+        for task in tasks.drain(..) {
             let slot = task.slot();
             if slot != ROOT {
                 ready.push_back(slot);
             }
         }
+        self.remote_spare.set(tasks);
+        any_spawn || any_task
     }
 
     /// Arms a timer that unparks `task` at `deadline`.
