@@ -610,9 +610,9 @@ impl Hub {
     /// while wake-ups arrive within it, and halved each time one does not,
     /// so a hub whose remote traffic stops spins for about twice
     /// [`SPIN_MAX`] in all before it blocks again for good. A hub that only
-    /// does I/O and timers of its own never spins. Socket readiness and
-    /// timers are looked at before the spin; one due meanwhile waits for
-    /// its end (at most [`SPIN_MAX`]).
+    /// does I/O and timers of its own never spins. Sockets are polled
+    /// before the spin, and an event that comes during it waits for its end
+    /// (at most [`SPIN_MAX`]); the spin ends at the next timer's deadline.
     fn spin_for_remote(&self, deadline: Option<Instant>) -> bool {
         // Whatever came (an event, a timer, work from another thread, a
         // wake-up of the root context, which is not queued), the loop must
