@@ -25,6 +25,7 @@
 //! `vm.max_map_count` stacks are unmapped.
 
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use corosensei::stack::{Stack, StackPointer};
@@ -50,9 +51,18 @@ pub(crate) const GUARD_SIZE: usize = 16 * 1024;
 pub(crate) const MIN_STACK_SIZE: usize = 16 * 1024;
 
 fn page_size() -> usize {
+    // Asked once: sysconf is a library call of some hundred instructions,
+    // and spawning asks for every stack.
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    let page = PAGE.load(Ordering::Relaxed);
+    if page != 0 {
+        return page;
+    }
     // SAFETY: sysconf has no preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if n > 0 { n as usize } else { 4096 }
+    let page = if n > 0 { n as usize } else { 4096 };
+    PAGE.store(page, Ordering::Relaxed);
+    page
 }
 
 /// A guarded stack made with mmap. Unmapped on drop.
