@@ -6,19 +6,7 @@ import sys
 
 import eventlet
 
-
-def echo(sock, _addr):
-    while True:
-        data = sock.recv(65536)
-        if not data:
-            break
-        sock.sendall(data)
-
-
-def main():
-    host, port = (sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:9000").rsplit(":", 1)
-    eventlet.serve(eventlet.listen((host, int(port)), backlog=1024), echo, concurrency=10000)
-
+from echo_handler import address, echo
 
 if __name__ == "__main__":
-    main()
+    eventlet.serve(eventlet.listen(address(sys.argv), backlog=1024), echo, concurrency=10000)

@@ -5,19 +5,7 @@ import sys
 
 from gevent.server import StreamServer
 
-
-def echo(sock, _addr):
-    while True:
-        data = sock.recv(65536)
-        if not data:
-            break
-        sock.sendall(data)
-
-
-def main():
-    host, port = (sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:9000").rsplit(":", 1)
-    StreamServer((host, int(port)), echo, backlog=1024).serve_forever()
-
+from echo_handler import address, echo
 
 if __name__ == "__main__":
-    main()
+    StreamServer(address(sys.argv), echo, backlog=1024).serve_forever()
