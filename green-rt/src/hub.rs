@@ -26,6 +26,7 @@ use crate::io::ScheduledIo;
 use crate::local::Locals;
 use crate::signal;
 use crate::stack::{GreenStack, StackPool};
+use crate::sync::spin::SpinLock;
 use crate::task::{PENDING, ROOT, Task};
 use crate::timer::{Action, TimerKey, Timers};
 
@@ -48,7 +49,7 @@ pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 /// The part of a hub other threads may touch.
 #[derive(Debug)]
 pub(crate) struct Remote {
-    queue: Mutex<Vec<Arc<Task>>>,
+    queue: SpinLock<Vec<Arc<Task>>>,
     /// Work was handed over since the hub last drained its remote side.
     pending: AtomicBool,
     /// The hub is blocked in (or about to enter) its poll: a hand-over must
@@ -93,10 +94,7 @@ impl Remote {
 
     /// Hands `task` (parked on this hub) to the hub from another thread.
     fn push(&self, task: Arc<Task>) {
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(task);
+        self.queue.lock().push(task);
         self.notify();
     }
 
@@ -278,7 +276,7 @@ impl Hub {
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER)?;
         let remote = Arc::new(Remote {
-            queue: Mutex::new(Vec::new()),
+            queue: SpinLock::new(Vec::new()),
             pending: AtomicBool::new(false),
             sleeping: AtomicBool::new(false),
             waker,
@@ -734,7 +732,7 @@ impl Hub {
         // and a hand-over does not allocate.
         let mut tasks = self.remote_spare.take();
         std::mem::swap(
-            &mut *self.remote.queue.lock().unwrap_or_else(|e| e.into_inner()),
+            &mut *self.remote.queue.lock(),
             &mut tasks,
         );
         let any_task = !tasks.is_empty();
