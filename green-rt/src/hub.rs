@@ -731,10 +731,7 @@ impl Hub {
         // Swap the queue with a spare, so that both keep their capacity
         // and a hand-over does not allocate.
         let mut tasks = self.remote_spare.take();
-        std::mem::swap(
-            &mut *self.remote.queue.lock(),
-            &mut tasks,
-        );
+        std::mem::swap(&mut *self.remote.queue.lock(), &mut tasks);
         let any_task = !tasks.is_empty();
         let mut ready = self.ready.borrow_mut();
         for task in tasks.drain(..) {
