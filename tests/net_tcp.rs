@@ -1,7 +1,7 @@
 //! green::net TCP: echo, EOF, half-close, peek, vectored I/O, try_clone from
 //! two greenlets, refused connect, non-blocking mode, options, fd
-//! conversions, host-name lookup, and a greenlet woken by a write from
-//! another OS thread.
+//! conversions, host-name lookup, a greenlet woken by a write from
+//! another OS thread, and a reset by the peer.
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
@@ -455,4 +455,60 @@ fn dropped_on_another_os_thread() {
     s2.write_all(b"ok").unwrap();
     (&c2).read_exact(&mut buf[..2]).unwrap();
     assert_eq!(&buf[..2], b"ok");
+}
+
+/// The peer resets the connection (SO_LINGER 0, then close) while we wait
+/// in `read`: what was sent before still arrives, then the read fails with
+/// `ConnectionReset`, as it does on a std socket, and the hub carries on.
+#[test]
+fn reset_by_peer_while_reading_matches_std() {
+    fn reset(peer: std::net::TcpStream) {
+        socket2::SockRef::from(&peer)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(peer);
+    }
+
+    // std, on OS threads.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let reader = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut buf = [0u8; 16];
+        (
+            s.read(&mut buf).unwrap(),
+            s.read(&mut buf).map_err(|e| e.kind()),
+        )
+    });
+    let mut peer = std::net::TcpStream::connect(addr).unwrap();
+    peer.write_all(b"hi").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    reset(peer);
+    let std_result = reader.join().unwrap();
+
+    // green, with the reader a greenlet on this hub.
+    let (l, addr) = listener();
+    let reader = thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut buf = [0u8; 16];
+        (
+            s.read(&mut buf).unwrap(),
+            s.read(&mut buf).map_err(|e| e.kind()),
+        )
+    });
+    let ticker = thread::spawn(|| {
+        for _ in 0..10 {
+            thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let mut peer = std::net::TcpStream::connect(addr).unwrap();
+    peer.write_all(b"hi").unwrap();
+    // The reader takes "hi" and waits again.
+    thread::sleep(Duration::from_millis(50));
+    reset(peer);
+    let green_result = reader.join().unwrap();
+    ticker.join().unwrap();
+
+    assert_eq!(std_result, (2, Err(io::ErrorKind::ConnectionReset)));
+    assert_eq!(green_result, std_result);
 }
