@@ -312,30 +312,12 @@ impl<T> Receiver<T> {
     /// `RecvError` once the channel is empty and every sender is gone.
     #[inline(always)]
     pub fn recv(&self) -> Result<T, RecvError> {
-        // The wait is written out here rather than shared with
-        // `recv_deadline` so that it inlines into the caller's loop: a
-        // greenlet resumed where it will next suspend, with no return in
-        // between, keeps the CPU's return predictions right (a third of a
-        // ping-pong's cost otherwise).
-        let task = hub::hub().current_task();
-        loop {
-            let mut s = waiter::lock(&self.chan.state);
-            if let Some(t) = s.pop() {
-                return Ok(t);
-            }
-            if s.senders == 0 {
-                return Err(RecvError);
-            }
-            s.park_receiver(task);
-            drop(s);
-            // Unwinding (kill) unregisters; the normal path does not need
-            // to.
-            let guard = Unregister(&self.chan);
-            task::park();
-            std::mem::forget(guard);
-        }
+        // The wait inlines into the caller's loop: a greenlet resumed where
+        // it will next suspend, with no return in between, keeps the CPU's
+        // return predictions right (a third of a ping-pong's cost
+        // otherwise). With no deadline the timeout checks fold away.
+        self.wait(None).map_err(|_| RecvError)
     }
-
     /// Takes a message if one is there.
     ///
     /// # Errors
@@ -366,8 +348,15 @@ impl<T> Receiver<T> {
     ///
     /// `Timeout`, or `Disconnected` once empty with every sender gone.
     pub fn recv_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let mut s = waiter::lock(&self.chan.state);
+        self.wait(deadline)
+    }
+
+    /// The one wait of `recv` and `recv_deadline`.
+    #[inline(always)]
+    fn wait(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let task = hub::hub().current_task();
         loop {
+            let mut s = waiter::lock(&self.chan.state);
             if let Some(t) = s.pop() {
                 return Ok(t);
             }
@@ -378,7 +367,7 @@ impl<T> Receiver<T> {
                 s.unregister_receiver();
                 return Err(RecvTimeoutError::Timeout);
             }
-            s.park_receiver(hub::hub().current_task());
+            s.park_receiver(task);
             drop(s);
             // Unwinding (kill, timeout) unregisters; the normal path does
             // not need to.
@@ -388,10 +377,8 @@ impl<T> Receiver<T> {
                 None => task::park(),
             }
             std::mem::forget(guard);
-            s = waiter::lock(&self.chan.state);
         }
     }
-
     /// An iterator that parks for each message and ends when every sender
     /// is gone.
     pub fn iter(&self) -> Iter<'_, T> {
