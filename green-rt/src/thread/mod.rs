@@ -335,7 +335,7 @@ impl<T> JoinHandle<T> {
                 return;
             }
         }
-        run_links(vec![Box::new(f)]);
+        run_link(f);
     }
 }
 
@@ -531,8 +531,12 @@ fn new_packet<'scope, T>(scope: Option<Arc<ScopeData>>) -> Arc<Packet<'scope, T>
 /// and does not stop the others.
 fn run_links(links: Vec<Box<dyn FnOnce() + Send>>) {
     for f in links {
-        let _ = panic::catch_unwind(AssertUnwindSafe(f));
+        run_link(f);
     }
+}
+
+fn run_link(f: impl FnOnce()) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(f));
 }
 
 /// The body of a greenlet: run `f`, catching its panic, and hand the result
