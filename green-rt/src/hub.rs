@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use mio::{Events, Poll, Token};
 
-use crate::io::ScheduledIo;
+use crate::readiness::ScheduledIo;
 use crate::local::Locals;
 use crate::signal;
 use crate::stack::{GreenStack, StackPool};
@@ -686,7 +686,7 @@ impl Hub {
                 if event.token() == WAKER {
                     woken = true;
                 } else {
-                    crate::io::dispatch(event);
+                    crate::readiness::dispatch(event);
                     any = true;
                 }
             }

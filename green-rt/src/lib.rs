@@ -9,7 +9,7 @@
 #![cfg_attr(test, deny(warnings))]
 
 mod hub;
-mod io;
+mod readiness;
 mod local;
 mod signal;
 mod stack;
@@ -17,9 +17,12 @@ mod task;
 mod timer;
 
 pub mod event;
+pub mod fs;
+pub mod io;
 pub mod net;
 pub mod os;
 pub mod pool;
+pub mod process;
 pub mod queue;
 pub mod runtime;
 pub mod select;

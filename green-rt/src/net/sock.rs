@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::io::{Direction, Registration};
+use crate::readiness::{Direction, Registration};
 
 /// A socket type green wraps: a std socket that can switch its blocking
 /// mode and give up its descriptor.

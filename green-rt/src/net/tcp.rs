@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::ToSocketAddrs;
 use super::sock::{Sock, each_addr, into_owned};
-use crate::io::Direction;
+use crate::readiness::Direction;
 
 /// Backlog of green listeners: what the kernel allows (`SOMAXCONN`, itself
 /// capped by `net.core.somaxconn`), not std's 128, so that a burst of

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::ToSocketAddrs;
 use super::sock::{Sock, each_addr, into_owned};
 use super::tcp::fd_impls;
-use crate::io::Direction;
+use crate::readiness::Direction;
 
 /// A UDP socket; mirrors [`std::net::UdpSocket`]. Sends and receives wait
 /// greenly; clones share one registration.

@@ -34,7 +34,7 @@ pub use std::os::unix::net::SocketAddr;
 
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
-use crate::io::Direction;
+use crate::readiness::Direction;
 use crate::net::{Sock, accept_error, fd_impls, into_owned};
 
 /// Backlog of green listeners (see [`crate::net::TcpListener`]).
