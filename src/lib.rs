@@ -38,7 +38,7 @@
 //! **Runtime**: [`runtime`] (options, statistics) and
 //! [`thread_local!`] (greenlet-local storage).
 
-pub use green_macros::{main, patch, test};
+pub use green_macros::{main, patch, test, unpatched};
 pub use green_rt::*;
 
 /// Support items for the code the macros generate. Not public API: it may

@@ -17,6 +17,8 @@
 //! }
 //! ```
 
+use std::path::PathBuf;
+
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -24,10 +26,20 @@ use syn::visit_mut::VisitMut;
 use syn::{ItemFn, ReturnType, Type};
 
 use crate::attr::{self, Kind};
+use crate::program;
 use crate::rewrite::Patcher;
 
 /// Expands `#[green::main]` (`kind` is [`Kind::Main`]) or `#[green::test]`.
-pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+///
+/// `caller` returns the file that holds the attribute; when it is the
+/// crate root and `f` its `main`, the whole crate is patched
+/// ([`crate::program`]).
+pub(crate) fn expand(
+    kind: Kind,
+    args: TokenStream,
+    item: TokenStream,
+    caller: impl FnOnce() -> Option<PathBuf>,
+) -> TokenStream {
     let mut f: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(e) => {
@@ -84,6 +96,11 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     }
 
     let root = &options.krate;
+    let program = match kind {
+        Kind::Main => program::load(caller(), &f),
+        _ => None,
+    };
+    let original = program.is_some().then(|| f.clone());
     Patcher::new(&root.to_string()).visit_item_fn_mut(&mut f);
 
     let workers = options.workers.map(|w| quote!(.workers(#w)));
@@ -109,7 +126,16 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         f.attrs
             .insert(0, syn::parse_quote!(#[::core::prelude::v1::test]));
     }
-    f.into_token_stream()
+    match (program, original) {
+        (Some(Ok((file, parsed))), Some(original)) => {
+            match program::expand(&root.to_string(), &file, parsed, &original, f.clone()) {
+                Ok(tokens) => tokens,
+                Err(e) => with_error(f.into_token_stream(), e),
+            }
+        }
+        (Some(Err(e)), _) => with_error(f.into_token_stream(), e),
+        _ => f.into_token_stream(),
+    }
 }
 
 /// Whether the user already wrote `#[test]` (or `#[core::prelude::v1::test]`).
@@ -136,7 +162,7 @@ mod tests {
     use super::*;
 
     fn expand_str(kind: Kind, args: TokenStream, item: TokenStream) -> String {
-        expand(kind, args, item).to_string()
+        expand(kind, args, item, || None).to_string()
     }
 
     /// Prints tokens as syn does, so that `>>` and `> >` compare equal.

@@ -90,6 +90,18 @@ pub(crate) fn inline(m: &mut ItemMod, path: &LitStr, caller_dir: &Path) -> syn::
     Ok(())
 }
 
+/// Inlines every `mod x;` in `items`, the items of a crate root file in
+/// `dir` (whose children live beside it), as rustc would find them. A
+/// module whose file cannot be read but that carries a `#[cfg]` is left as
+/// it is: rustc does not load the file of a module that is configured out.
+pub(crate) fn inline_file_modules(items: &mut [Item], dir: &Path) -> syn::Result<()> {
+    let mut loader = Loader {
+        caller_dir: dir,
+        tracked: Vec::new(),
+    };
+    loader.resolve(items, dir, dir)
+}
+
 /// Reads module files and remembers them for `include_bytes!`.
 struct Loader<'a> {
     /// Paths in messages are shown relative to this directory.
@@ -157,7 +169,12 @@ impl Loader<'_> {
                     };
                     (file, child_dir)
                 };
-            let (attrs, mut inner) = self.read(&file, span)?;
+            let has_cfg = m.attrs.iter().any(|a| a.path().is_ident("cfg"));
+            let (attrs, mut inner) = match self.read(&file, span) {
+                Ok(read) => read,
+                Err(_) if has_cfg && !file.exists() => continue,
+                Err(e) => return Err(e),
+            };
             self.resolve(&mut inner, &grandchildren, &grandchildren)?;
             m.attrs.extend(attrs);
             m.semi = None;

@@ -17,6 +17,7 @@ mod attr;
 mod entry;
 mod file;
 mod patch;
+mod program;
 mod rewrite;
 mod table;
 
@@ -57,7 +58,10 @@ mod table;
 /// arguments (they are moved into the body). It may not be `async`.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    entry::expand(attr::Kind::Main, args.into(), item.into()).into()
+    entry::expand(attr::Kind::Main, args.into(), item.into(), || {
+        proc_macro::Span::call_site().local_file()
+    })
+    .into()
 }
 
 /// A `#[test]` whose body runs, patched, on the green runtime. Takes the
@@ -68,7 +72,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// see it, so the test would be registered twice.
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
-    entry::expand(attr::Kind::Test, args.into(), item.into()).into()
+    entry::expand(attr::Kind::Test, args.into(), item.into(), || None).into()
 }
 
 /// Rewrites paths into `std::net`, `std::thread`, `std::time`, `std::sync`
@@ -90,4 +94,35 @@ pub fn patch(args: TokenStream, item: TokenStream) -> TokenStream {
         proc_macro::Span::call_site().local_file()
     })
     .into()
+}
+
+/// Keeps an item on std: `#[green::patch]` and `#[green::main]` copy it as
+/// written, without rewriting its paths. For code that must run on a real
+/// OS thread (CPU-bound work beside the hubs) or hand std types to another
+/// crate:
+///
+/// ```ignore
+/// #[green::unpatched]
+/// fn crunch(data: Vec<u64>) -> std::thread::JoinHandle<u64> {
+///     std::thread::spawn(move || data.iter().sum()) // an OS thread
+/// }
+/// ```
+///
+/// It goes on items (`fn`, `impl`, `mod`, `use`, `static`, ...); on its own
+/// it changes nothing.
+#[proc_macro_attribute]
+pub fn unpatched(args: TokenStream, item: TokenStream) -> TokenStream {
+    if !args.is_empty() {
+        let e = syn::Error::new(
+            proc_macro2::TokenStream::from(args)
+                .into_iter()
+                .next()
+                .map_or_else(proc_macro2::Span::call_site, |t| t.span()),
+            "`#[green::unpatched]` takes no options",
+        );
+        let mut out: proc_macro2::TokenStream = item.into();
+        out.extend(e.into_compile_error());
+        return out.into();
+    }
+    item
 }

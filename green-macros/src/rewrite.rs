@@ -76,6 +76,9 @@ impl Patcher {
     /// Splits one `use` item into the item that stays on std (if any) and
     /// the items that move to green.
     pub(crate) fn split_use(&self, item: &ItemUse) -> Vec<ItemUse> {
+        if is_unpatched(&item.attrs) {
+            return vec![item.clone()];
+        }
         let (keep, green) = self.split_root(&item.tree);
         if green.is_empty() {
             return vec![item.clone()];
@@ -293,6 +296,13 @@ impl Patcher {
 }
 
 impl VisitMut for Patcher {
+    fn visit_item_mut(&mut self, item: &mut Item) {
+        if item_attrs(item).is_some_and(|a| is_unpatched(a)) {
+            return;
+        }
+        visit_mut::visit_item_mut(self, item);
+    }
+
     fn visit_file_mut(&mut self, file: &mut File) {
         self.split_uses_in_items(&mut file.items);
         visit_mut::visit_file_mut(self, file);
@@ -343,6 +353,59 @@ impl VisitMut for Patcher {
             mac.tokens = self.rewrite_tokens(std::mem::take(&mut mac.tokens));
         }
     }
+}
+
+/// Whether `attrs` hold the opt-out `#[green::unpatched]` (or
+/// `#[unpatched]` after `use green::unpatched`): the item stays on std.
+pub(crate) fn is_unpatched(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        let p = a.path();
+        p.segments.last().is_some_and(|s| s.ident == "unpatched")
+    })
+}
+
+/// The outer attributes of an item, where it has them.
+pub(crate) fn item_attrs(item: &Item) -> Option<&Vec<syn::Attribute>> {
+    Some(match item {
+        Item::Const(i) => &i.attrs,
+        Item::Enum(i) => &i.attrs,
+        Item::ExternCrate(i) => &i.attrs,
+        Item::Fn(i) => &i.attrs,
+        Item::ForeignMod(i) => &i.attrs,
+        Item::Impl(i) => &i.attrs,
+        Item::Macro(i) => &i.attrs,
+        Item::Mod(i) => &i.attrs,
+        Item::Static(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Trait(i) => &i.attrs,
+        Item::TraitAlias(i) => &i.attrs,
+        Item::Type(i) => &i.attrs,
+        Item::Union(i) => &i.attrs,
+        Item::Use(i) => &i.attrs,
+        _ => return None,
+    })
+}
+
+/// The outer attributes of an item, mutably, where it has them.
+pub(crate) fn item_attrs_mut(item: &mut Item) -> Option<&mut Vec<syn::Attribute>> {
+    Some(match item {
+        Item::Const(i) => &mut i.attrs,
+        Item::Enum(i) => &mut i.attrs,
+        Item::ExternCrate(i) => &mut i.attrs,
+        Item::Fn(i) => &mut i.attrs,
+        Item::ForeignMod(i) => &mut i.attrs,
+        Item::Impl(i) => &mut i.attrs,
+        Item::Macro(i) => &mut i.attrs,
+        Item::Mod(i) => &mut i.attrs,
+        Item::Static(i) => &mut i.attrs,
+        Item::Struct(i) => &mut i.attrs,
+        Item::Trait(i) => &mut i.attrs,
+        Item::TraitAlias(i) => &mut i.attrs,
+        Item::Type(i) => &mut i.attrs,
+        Item::Union(i) => &mut i.attrs,
+        Item::Use(i) => &mut i.attrs,
+        _ => return None,
+    })
 }
 
 /// Splits a `use` subtree below `std::<path>` into (stays on std, moves).
