@@ -142,6 +142,9 @@ pub(crate) fn expand(
         .expect("load found `main` at the top level");
     items.remove(main_at);
     patcher.patch_items(&mut items);
+    for item in &mut items {
+        crate_visible(item);
+    }
 
     patched_main.vis = syn::parse_quote!(pub(crate));
     patched_main.attrs.retain(|a| !is_main_attr(a));
@@ -219,6 +222,27 @@ fn prune(items: &mut Vec<Item>) {
             inner.retain(|i| !matches!(i, Item::ExternCrate(_)));
             prune(inner);
         }
+    }
+}
+
+/// A private item at the crate root is visible to the whole crate; in the
+/// copy the same item is `pub(crate)`, so that `main`'s value (whose type
+/// may be the copy's own error type) can leave the copy.
+fn crate_visible(item: &mut Item) {
+    let vis = match item {
+        Item::Const(i) => &mut i.vis,
+        Item::Enum(i) => &mut i.vis,
+        Item::Fn(i) => &mut i.vis,
+        Item::Mod(i) => &mut i.vis,
+        Item::Static(i) => &mut i.vis,
+        Item::Struct(i) => &mut i.vis,
+        Item::Trait(i) => &mut i.vis,
+        Item::Type(i) => &mut i.vis,
+        Item::Union(i) => &mut i.vis,
+        _ => return,
+    };
+    if matches!(vis, syn::Visibility::Inherited) {
+        *vis = syn::parse_quote!(pub(crate));
     }
 }
 

@@ -64,6 +64,21 @@ pub(crate) const MODULES: &[Module] = &[
         note: "channels whose `recv` and bounded `send` wait greenly",
     },
     Module {
+        std: &["fs"],
+        green: &["fs"],
+        note: "`File`, `OpenOptions` and every function run on the blocking pool",
+    },
+    Module {
+        std: &["io"],
+        green: &["io"],
+        note: "`stdin()` reads (`read_line`, `lines`, `read_to_string`) wait greenly; the rest is std's",
+    },
+    Module {
+        std: &["process"],
+        green: &["process"],
+        note: "`Command`, `Child` and its pipes: waiting for a child and pipe I/O wait greenly",
+    },
+    Module {
         std: &["os", "unix", "net"],
         green: &["os", "unix", "net"],
         note: "green Unix domain sockets",
@@ -153,6 +168,8 @@ mod tests {
         assert_eq!(module_match(&["sync", "mpsc", "channel"]), Some(2));
         assert_eq!(module_match(&["os", "unix", "net", "UnixStream"]), Some(3));
         assert_eq!(module_match(&["os", "unix", "fs"]), None);
+        assert_eq!(module_match(&["io", "Read"]), Some(1));
+        assert_eq!(module_match(&["process", "Command"]), Some(1));
         assert_eq!(module_match(&["collections", "HashMap"]), None);
         assert_eq!(module_match(&["netx"]), None);
         assert_eq!(module_match::<&str>(&[]), None);
