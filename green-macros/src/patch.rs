@@ -25,7 +25,12 @@ pub(crate) fn expand(
     };
     let mut item: Item = match syn::parse2(item.clone()) {
         Ok(i) => i,
-        Err(e) => return with_error(item, e),
+        Err(e) => {
+            if let Some(out) = crate_root(&item) {
+                return out;
+            }
+            return with_error(item, e);
+        }
     };
     if let Err(e) = check(&mut item, caller) {
         return with_error(item.into_token_stream(), e);
@@ -33,6 +38,35 @@ pub(crate) fn expand(
     let mut items = vec![item];
     Patcher::new(&options.krate.to_string()).patch_items(&mut items);
     items.iter().map(ToTokens::to_token_stream).collect()
+}
+
+/// `#![green::patch]` at the top of `main.rs` or `lib.rs`: rustc (stable)
+/// rejects the inner attribute (E0658) but still hands the macro the whole
+/// crate, `#[prelude_import]` included, and re-emitting that attribute
+/// would add errors about rustc internals. Say what to write instead, and
+/// give the crate back without the internal attribute.
+fn crate_root(tokens: &TokenStream) -> Option<TokenStream> {
+    let file: syn::File = syn::parse2(tokens.clone()).ok()?;
+    let is_prelude = |i: &Item| matches!(i, Item::Use(u) if u.attrs.iter().any(|a| a.path().is_ident("prelude_import")));
+    if !file.items.iter().any(is_prelude) {
+        return None;
+    }
+    let mut out = TokenStream::new();
+    for mut item in file.items {
+        if let Item::Use(u) = &mut item
+            && u.attrs.iter().any(|a| a.path().is_ident("prelude_import"))
+        {
+            u.attrs.retain(|a| !a.path().is_ident("prelude_import"));
+            u.attrs.push(syn::parse_quote!(#[allow(unused_imports)]));
+        }
+        item.to_tokens(&mut out);
+    }
+    let msg = "`#![green::patch]` cannot patch a whole crate on stable Rust (rustc: \
+               inner macro attributes are unstable, E0658); remove it and put \
+               `#[green::main]` on `fn main` instead: it patches every item of the \
+               crate root and of its module files. In a library, put `#[green::patch]` \
+               on each module or item that uses std";
+    Some(with_error(out, syn::Error::new(Span::call_site(), msg)))
 }
 
 /// Rejects items that cannot be patched and loads a file module.

@@ -1,0 +1,6 @@
+#[green::unpatched(os_thread)]
+fn crunch() {}
+
+fn main() {
+    crunch();
+}
