@@ -96,12 +96,21 @@ pub(crate) fn expand(
     }
 
     let root = &options.krate;
+    let mut caller = Some(caller);
+    let mut caller = move || caller.take().and_then(|c| c());
     let program = match kind {
         Kind::Main => program::load(caller(), &f),
         _ => None,
     };
     let original = program.is_some().then(|| f.clone());
     Patcher::new(&root.to_string()).visit_item_fn_mut(&mut f);
+    let shadowing = match kind {
+        Kind::Test => program::shadowing_uses(&root.to_string(), caller()),
+        _ => Vec::new(),
+    };
+    if !shadowing.is_empty() {
+        f.block.stmts.splice(0..0, shadowing);
+    }
 
     let workers = options.workers.map(|w| quote!(.workers(#w)));
     let stack_size = options.stack_size.map(|s| quote!(.stack_size(#s)));

@@ -72,7 +72,10 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// see it, so the test would be registered twice.
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
-    entry::expand(attr::Kind::Test, args.into(), item.into(), || None).into()
+    entry::expand(attr::Kind::Test, args.into(), item.into(), || {
+        proc_macro::Span::call_site().local_file()
+    })
+    .into()
 }
 
 /// Rewrites paths into `std::net`, `std::thread`, `std::time`, `std::sync`

@@ -163,13 +163,13 @@ mod tests {
         let out = run(
             quote!(crate = "g"),
             quote!(
-                pub use std::{net::TcpStream, io};
+                pub use std::{net::TcpStream, env};
             ),
         );
         assert_eq!(
             out,
             quote!(
-                pub use std::{io};
+                pub use std::{env};
                 pub use ::g::{net::TcpStream};
             )
             .to_string()

@@ -94,6 +94,45 @@ fn strip_shebang(text: &str) -> &str {
     text
 }
 
+/// For `#[green::test]`: the crate root's `use` items that move to green
+/// (`use std::thread;` → `use ::green::thread;`), to be declared at the
+/// top of the test's body, where they shadow the crate root's imports. A
+/// test file's helpers are not copied (a test file is many roots, one per
+/// test); its imports are.
+pub(crate) fn shadowing_uses(krate: &str, file: Option<PathBuf>) -> Vec<syn::Stmt> {
+    let Some(file) = file else {
+        return Vec::new();
+    };
+    let file = std::env::current_dir()
+        .map(|d| d.join(&file))
+        .unwrap_or(file);
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Vec::new();
+    };
+    let Ok(tokens) = strip_shebang(&text).parse::<TokenStream>() else {
+        return Vec::new();
+    };
+    let Ok(parsed) = syn::parse2::<syn::File>(tokens) else {
+        return Vec::new();
+    };
+    let patcher = Patcher::new(krate);
+    parsed
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Use(u) => Some(patcher.moved_uses(u)),
+            _ => None,
+        })
+        .flatten()
+        .map(|mut u| {
+            u.vis = syn::Visibility::Inherited;
+            u.attrs.retain(|a| a.path().is_ident("cfg"));
+            u.attrs.push(syn::parse_quote!(#[allow(unused_imports)]));
+            syn::Stmt::Item(Item::Use(u))
+        })
+        .collect()
+}
+
 /// `#[green::main]`, `#[main]` (after `use green::main`), or the attribute
 /// under a renamed crate: any path ending in `main`.
 fn is_main_attr(a: &Attribute) -> bool {

@@ -101,6 +101,26 @@ impl Patcher {
         out
     }
 
+    /// The parts of a `use` item that move to green, as `use` items of
+    /// their own (none if nothing in it moves, or if it is unpatched).
+    pub(crate) fn moved_uses(&self, item: &ItemUse) -> Vec<ItemUse> {
+        if is_unpatched(&item.attrs) {
+            return Vec::new();
+        }
+        let (_, green) = self.split_root(&item.tree);
+        green
+            .into_iter()
+            .map(|tree| {
+                let span = first_span(&tree).unwrap_or_else(Span::call_site);
+                ItemUse {
+                    leading_colon: Some(Token![::](span)),
+                    tree,
+                    ..item.clone()
+                }
+            })
+            .collect()
+    }
+
     /// Splits a tree at the root of a `use` item. A `std::` path is split
     /// below its root; a top-level group (`use {std::net, core::mem};`) is
     /// split item by item; anything else stays.
@@ -648,13 +668,13 @@ mod tests {
                 use std::{
                     collections::HashMap,
                     sync::{Arc, Mutex},
-                    io::{self, Read},
+                    env::{self, Args},
                 };
             ),
             quote!(
                 use std::{
                     collections::HashMap,
-                    io::{self, Read},
+                    env::{self, Args},
                 };
                 use ::green::{
                     sync::{Arc, Mutex},
@@ -734,7 +754,7 @@ mod tests {
             quote!(use std::{vec}; use ::green::{thread_local, thread_local as tl};),
         );
         check(quote!(use std::thread_local;), quote!(use ::green::thread_local;));
-        unchanged(quote!(use std::{vec, fs::thread_local};));
+        unchanged(quote!(use std::{vec, env::thread_local};));
     }
 
     #[test]
@@ -954,7 +974,7 @@ mod tests {
                 net::connect();
                 thread::spawn();
                 let m: std::collections::HashMap<u8, u8> = std::collections::HashMap::new();
-                std::io::stdin();
+                std::env::args();
                 a::std::thread::spawn();
             }
         });
