@@ -2,3 +2,4 @@
 //! that block: [`net`] (Unix domain sockets).
 
 pub mod net;
+pub mod process;
