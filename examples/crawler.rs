@@ -1,22 +1,25 @@
 //! A web crawler in the shape of eventlet's `webcrawler.py`: a `Pool` of
 //! 200 greenlets fetches many URLs with `imap`, each fetch written as plain
-//! blocking `TcpStream` code. No internet is needed: the example starts its
-//! own HTTP server on `127.0.0.1:0` (one greenlet per connection, 20 ms of
-//! "work" per page) and crawls it.
+//! blocking `std::net::TcpStream` code. No internet is needed: the example
+//! starts its own HTTP server on `127.0.0.1:0` (one thread per connection,
+//! 20 ms of "work" per page) and crawls it.
+//!
+//! An ordinary std program under `#[green::main]`: only the pool, which std
+//! does not have, is named `green::pool::Pool`.
 //!
 //! `cargo run --release --example crawler [PAGES]`
 
+use std::env;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use green::net::{TcpListener, TcpStream};
 use green::pool::Pool;
-use green::thread;
 
 // ANCHOR: server
 /// Serves `GET /page/N` with a small page after a 20 ms pause, one
-/// greenlet per connection.
+/// thread (a greenlet) per connection.
 fn serve(listener: TcpListener) {
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };
@@ -71,14 +74,16 @@ fn fetch(url: String) -> io::Result<(String, usize)> {
 }
 // ANCHOR_END: fetch
 
+#[green::main]
 fn main() -> io::Result<()> {
-    let pages: usize = std::env::args()
+    let pages: usize = env::args()
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(2000);
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr: SocketAddr = listener.local_addr()?;
-    let server = thread::spawn(move || serve(listener));
+    // The server runs until the process ends, as a std thread would.
+    thread::spawn(move || serve(listener));
     println!("server on http://{addr}/, crawling {pages} pages with a pool of 200");
 
     // ANCHOR: crawl
@@ -106,8 +111,6 @@ fn main() -> io::Result<()> {
         ok as f64 / took.as_secs_f64(),
         Duration::from_millis(20) * pages as u32,
     );
-    server.kill();
-    let _ = server.join();
     assert_eq!(ok, pages, "every page was fetched");
     Ok(())
 }

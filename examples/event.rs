@@ -3,13 +3,17 @@
 //! `examples/event.py`).
 //!
 //! `cargo run --example event`
+//!
+//! Threads and sleeps are std's, made green by `#[green::main]`; `Event`
+//! and `AsyncResult` are green's toolkit.
 
+// ANCHOR: event
+use std::thread;
 use std::time::Duration;
 
 use green::event::{AsyncResult, Event};
-use green::thread;
 
-// ANCHOR: event
+#[green::main]
 fn main() {
     let ready = Event::new();
     let waiters: Vec<_> = (0..3)

@@ -2,10 +2,13 @@
 //! unwound from it, and `join` says it was killed.
 //!
 //! `cargo run --example kill`
+//!
+//! std has no kill, so the greenlet to be killed is spawned with
+//! `green::thread::Builder`, whose `JoinHandle` has `kill`; everything else
+//! is std, made green by `#[green::main]`.
 
+use std::thread;
 use std::time::Duration;
-
-use green::thread;
 
 struct Connection(&'static str);
 
@@ -15,9 +18,10 @@ impl Drop for Connection {
     }
 }
 
+#[green::main]
 fn main() {
     // ANCHOR: kill
-    let worker = thread::Builder::new()
+    let worker = green::thread::Builder::new()
         .name("slow-worker".into())
         .spawn(|| {
             let _conn = Connection("db");
@@ -28,7 +32,7 @@ fn main() {
     thread::sleep(Duration::from_millis(10));
     worker.kill();
     let err = worker.join().unwrap_err();
-    assert!(thread::is_greenlet_exit(&*err));
+    assert!(green::thread::is_greenlet_exit(&*err));
     // ANCHOR_END: kill
     println!("worker was killed; its destructors ran first");
 

@@ -2,13 +2,16 @@
 //! `size` greenlets at once, like eventlet's `GreenPool.imap`.
 //!
 //! `cargo run --example pool_map`
+//!
+//! The pool is green's (`green::pool::Pool`); everything else is std,
+//! made green by `#[green::main]`.
 
+// ANCHOR: main
+use std::thread;
 use std::time::{Duration, Instant};
 
 use green::pool::Pool;
-use green::thread;
 
-// ANCHOR: main
 fn slow_square(x: u64) -> u64 {
     // Stands for a blocking call (a request, a query): it parks this
     // greenlet and lets the others run.
@@ -16,6 +19,7 @@ fn slow_square(x: u64) -> u64 {
     x * x
 }
 
+#[green::main]
 fn main() {
     let pool = Pool::new(100);
 

@@ -3,13 +3,17 @@
 //! so it never runs far ahead of the workers.
 //!
 //! `cargo run --example queue_workers`
+//!
+//! Threads and sleeps are std's, made green by `#[green::main]`; the queue
+//! is green's (`green::queue::Queue`), which std does not have.
 
+// ANCHOR: main
+use std::thread;
 use std::time::Duration;
 
 use green::queue::Queue;
-use green::thread;
 
-// ANCHOR: main
+#[green::main]
 fn main() {
     let tasks: Queue<Option<u32>> = Queue::bounded(3);
 

@@ -3,15 +3,19 @@
 //! that into a `Result` (gevent's `Timeout`, eventlet's `with_timeout`).
 //!
 //! `cargo run --example timeout`
-
-use std::panic;
-use std::time::Duration;
-
-use green::sync::mpsc;
-use green::thread;
-use green::timeout::{Timeout, with_timeout};
+//!
+//! The channel, threads and sleeps are std's, made green by
+//! `#[green::main]`; `Timeout` and `with_timeout` are green's toolkit.
 
 // ANCHOR: main
+use std::panic;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use green::timeout::{Timeout, with_timeout};
+
+#[green::main]
 fn main() {
     // with_timeout: Err(Elapsed) if the closure did not finish in time.
     let r = with_timeout(Duration::from_millis(50), || {

@@ -2,10 +2,13 @@
 //!
 //! `cargo run --release --example workers` runs the same work on one hub
 //! and then on as many hubs as the machine has cores, and prints both times.
+//!
+//! An ordinary std program under `#[green::main]`; the number of hubs is
+//! green's own setting, so each run goes through `green::runtime::Builder`
+//! (a fixed number would be `#[green::main(workers = N)]`).
 
-use std::time::Instant;
-
-use green::thread;
+use std::thread;
+use std::time::{Duration, Instant};
 
 /// Some CPU work: a few million rounds of an xorshift.
 fn work(seed: u64) -> u64 {
@@ -19,7 +22,7 @@ fn work(seed: u64) -> u64 {
 }
 
 // ANCHOR: workers
-fn run_on(hubs: usize) -> (u64, std::time::Duration) {
+fn run_on(hubs: usize) -> (u64, Duration) {
     let start = Instant::now();
     let total = green::runtime::Builder::new().workers(hubs).run(|| {
         // `spawn` places each greenlet on the hubs in turn.
@@ -32,6 +35,7 @@ fn run_on(hubs: usize) -> (u64, std::time::Duration) {
 }
 // ANCHOR_END: workers
 
+#[green::main]
 fn main() {
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let (a, one) = run_on(1);

@@ -6,8 +6,11 @@ use std::io::{Read, Write};
 use green::net::{TcpListener, TcpStream};
 use green::thread;
 
+// The module is written against std; `#[green::patch]` (its file-module
+// form) makes it green, as `#[green::main]` does in the example.
+#[green::patch]
 #[path = "../examples/common/echo_server.rs"]
-mod echo_server;
+mod echo_server {}
 
 #[test]
 fn echo_example_serves_many_clients() {
