@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use mio::{Events, Poll, Token};
 
-use crate::readiness::ScheduledIo;
 use crate::local::Locals;
+use crate::readiness::ScheduledIo;
 use crate::signal;
 use crate::stack::{GreenStack, StackPool};
 use crate::sync::spin::SpinLock;

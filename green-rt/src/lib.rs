@@ -9,8 +9,8 @@
 #![cfg_attr(test, deny(warnings))]
 
 mod hub;
-mod readiness;
 mod local;
+mod readiness;
 mod signal;
 mod stack;
 mod task;

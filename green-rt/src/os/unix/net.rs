@@ -34,8 +34,8 @@ pub use std::os::unix::net::SocketAddr;
 
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
-use crate::readiness::Direction;
 use crate::net::{Sock, accept_error, fd_impls, into_owned};
+use crate::readiness::Direction;
 
 /// Backlog of green listeners (see [`crate::net::TcpListener`]).
 const BACKLOG: i32 = libc::SOMAXCONN;
