@@ -404,13 +404,34 @@ fn nonblocking(fd: i32) -> bool {
     flags & libc::O_NONBLOCK != 0
 }
 
+/// The bound on a ticking greenlet's worst gap while children are spawned,
+/// waited for and read from on its hub.
+const MAX_GAP: Duration = Duration::from_millis(50);
+
+/// Runs `measure` (which returns a worst tick gap) until the gap is under
+/// [`MAX_GAP`], at most three times, printing each figure; panics if no
+/// run made it. A hub that blocks misses every run; a machine busy with
+/// other work (a build on two cores) only some.
+fn assert_ticks<R>(what: &str, mut measure: impl FnMut() -> (R, Duration)) -> R {
+    let mut gaps = Vec::new();
+    for _ in 0..3 {
+        let (r, worst) = measure();
+        eprintln!("{what}: worst tick gap {worst:?}");
+        if worst < MAX_GAP {
+            return r;
+        }
+        gaps.push(worst);
+    }
+    panic!("{what}: the ticker's worst gap was {gaps:?}, over {MAX_GAP:?} in every run");
+}
+
 #[test]
 fn ticker_runs_while_output_waits() {
     run(|| {
-        let (out, worst) = with_ticker(|| Command::new("sleep").arg("1").output().unwrap());
+        let out = assert_ticks("output(sleep 1)", || {
+            with_ticker(|| Command::new("sleep").arg("1").output().unwrap())
+        });
         assert!(out.status.success());
-        eprintln!("output(sleep 1): worst tick gap {worst:?}");
-        assert!(worst < Duration::from_millis(50), "worst gap {worst:?}");
         util::assert_clean();
     });
 }
@@ -418,10 +439,10 @@ fn ticker_runs_while_output_waits() {
 #[test]
 fn ticker_runs_while_status_waits() {
     run(|| {
-        let (status, worst) = with_ticker(|| Command::new("sleep").arg("1").status().unwrap());
+        let status = assert_ticks("status(sleep 1)", || {
+            with_ticker(|| Command::new("sleep").arg("1").status().unwrap())
+        });
         assert!(status.success());
-        eprintln!("status(sleep 1): worst tick gap {worst:?}");
-        assert!(worst < Duration::from_millis(50), "worst gap {worst:?}");
         util::assert_clean();
     });
 }
@@ -429,15 +450,15 @@ fn ticker_runs_while_status_waits() {
 #[test]
 fn ticker_runs_while_child_waits() {
     run(|| {
-        let ((status, elapsed), worst) = with_ticker(|| {
-            let t0 = Instant::now();
-            let mut child = Command::new("sleep").arg("1").spawn().unwrap();
-            (child.wait().unwrap(), t0.elapsed())
+        let (status, elapsed) = assert_ticks("wait(sleep 1)", || {
+            with_ticker(|| {
+                let t0 = Instant::now();
+                let mut child = Command::new("sleep").arg("1").spawn().unwrap();
+                (child.wait().unwrap(), t0.elapsed())
+            })
         });
         assert!(status.success());
         assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
-        eprintln!("wait(sleep 1): worst tick gap {worst:?}");
-        assert!(worst < Duration::from_millis(50), "worst gap {worst:?}");
         util::assert_clean();
     });
 }
@@ -445,19 +466,19 @@ fn ticker_runs_while_child_waits() {
 #[test]
 fn ticker_runs_while_reading_a_late_writer() {
     run(|| {
-        let ((line, status), worst) = with_ticker(|| {
-            let mut child = sh("sleep 0.5; echo late; sleep 0.3; echo later")
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut s = String::new();
-            child.stdout.take().unwrap().read_to_string(&mut s).unwrap();
-            (s, child.wait().unwrap())
+        let (text, status) = assert_ticks("read(late writer)", || {
+            with_ticker(|| {
+                let mut child = sh("sleep 0.5; echo late; sleep 0.3; echo later")
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let mut s = String::new();
+                child.stdout.take().unwrap().read_to_string(&mut s).unwrap();
+                (s, child.wait().unwrap())
+            })
         });
-        assert_eq!(line, "late\nlater\n");
+        assert_eq!(text, "late\nlater\n");
         assert!(status.success());
-        eprintln!("read(late writer): worst tick gap {worst:?}");
-        assert!(worst < Duration::from_millis(50), "worst gap {worst:?}");
         util::assert_clean();
     });
 }
@@ -469,37 +490,90 @@ fn two_hundred_children_on_one_hub() {
         // Start the spawn thread before counting.
         assert!(Command::new("true").status().unwrap().success());
         let threads_at_start = os_threads();
-        let max_threads = Arc::new(std::sync::atomic::AtomicUsize::new(threads_at_start));
-        let ((elapsed, ok), worst) = with_ticker(|| {
-            let t0 = Instant::now();
-            let handles: Vec<_> = (0..200)
-                .map(|_| {
-                    let max_threads = max_threads.clone();
-                    thread::spawn(move || {
-                        let status = Command::new("true").status();
-                        max_threads.fetch_max(os_threads(), Ordering::Relaxed);
-                        status
+        let (elapsed, ok, max_threads) = assert_ticks("200 x status(true)", || {
+            let max_threads = Arc::new(std::sync::atomic::AtomicUsize::new(os_threads()));
+            let ((elapsed, ok), worst) = with_ticker(|| {
+                let t0 = Instant::now();
+                let handles: Vec<_> = (0..200)
+                    .map(|_| {
+                        let max_threads = max_threads.clone();
+                        thread::spawn(move || {
+                            let status = Command::new("true").status();
+                            max_threads.fetch_max(os_threads(), Ordering::Relaxed);
+                            status
+                        })
                     })
-                })
-                .collect();
-            let ok = handles
-                .into_iter()
-                .map(|h| h.join().unwrap().unwrap())
-                .filter(|s| s.success())
-                .count();
-            (t0.elapsed(), ok)
+                    .collect();
+                let ok = handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap().unwrap())
+                    .filter(|s| s.success())
+                    .count();
+                (t0.elapsed(), ok)
+            });
+            let max_threads = max_threads.load(Ordering::Relaxed);
+            eprintln!(
+                "200 x `true`.status() on one hub: {elapsed:?}, worst tick gap {worst:?}, \
+                 OS threads {threads_at_start} at start, at most {max_threads}"
+            );
+            ((elapsed, ok, max_threads), worst)
         });
-        let max_threads = max_threads.load(Ordering::Relaxed);
-        eprintln!(
-            "200 x `true`.status() on one hub: {elapsed:?}, worst tick gap {worst:?}, \
-             OS threads {threads_at_start} at start, at most {max_threads}"
-        );
-        assert_eq!(ok, 200);
-        assert!(worst < Duration::from_millis(50), "worst gap {worst:?}");
+        assert_eq!(ok, 200, "in {elapsed:?}");
+        // (Tests running beside this one start threads too: a little slack.)
         assert!(
             max_threads <= threads_at_start + 3,
             "threads {threads_at_start} -> {max_threads}"
         );
         util::assert_clean();
     });
+}
+
+#[test]
+fn killed_greenlet_unwinds_from_wait() {
+    run(|| {
+        let (tx, rx) = green::sync::mpsc::channel();
+        let waiter = thread::spawn(move || {
+            let mut child = Command::new("sleep").arg("10").spawn().unwrap();
+            tx.send(child.id()).unwrap();
+            child.wait()
+        });
+        let pid = rx.recv().unwrap() as libc::pid_t;
+        thread::sleep(Duration::from_millis(20));
+        let t0 = Instant::now();
+        waiter.kill();
+        assert!(waiter.join().is_err(), "the wait unwound");
+        assert!(t0.elapsed() < Duration::from_secs(1));
+        // The child outlived its handle, as with a dropped std Child: end
+        // and reap it here.
+        // SAFETY: kill and waitpid on our own child's pid; `status` is a
+        // valid out-pointer.
+        unsafe {
+            assert_eq!(libc::kill(pid, libc::SIGKILL), 0);
+            let mut status = 0;
+            assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+        }
+        util::assert_clean();
+    });
+}
+
+#[test]
+fn children_on_several_hubs_and_plain_threads() {
+    // Greenlets on two worker hubs each run and wait for children.
+    let outs = green::runtime::Builder::new().workers(2).run(|| {
+        let hs: Vec<_> = (0..8)
+            .map(|i| thread::spawn(move || sh(&format!("sleep 0.05; echo {i}")).output()))
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap().unwrap())
+            .collect::<Vec<_>>()
+    });
+    for (i, out) in outs.iter().enumerate() {
+        assert_eq!(out.stdout, format!("{i}\n").as_bytes());
+    }
+    // A plain OS thread, no runtime started: green types still work there.
+    let out = std::thread::spawn(|| sh("echo plain; exit 4").output().unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(out.stdout, b"plain\n");
+    assert_eq!(out.status.code(), Some(4));
 }

@@ -807,3 +807,29 @@ impl Read for ChildStderr {
         self.inner.read_vectored(bufs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without pidfds (old kernels, seccomp), `wait` polls `try_wait` with
+    /// a green backoff and still returns soon after the exit.
+    #[test]
+    fn wait_polls_without_pidfd() {
+        NO_PIDFD.store(true, Ordering::Relaxed);
+        let t0 = Instant::now();
+        let mut child = Command::new("sh")
+            .args(["-c", "sleep 0.2; exit 5"])
+            .spawn()
+            .unwrap();
+        let status = child.wait();
+        NO_PIDFD.store(false, Ordering::Relaxed);
+        assert_eq!(status.unwrap().code(), Some(5));
+        let elapsed = t0.elapsed();
+        assert!(
+            elapsed < Duration::from_millis(200) + POLL_MAX * 3,
+            "{elapsed:?}"
+        );
+        assert_eq!(child.try_wait().unwrap().unwrap().code(), Some(5));
+    }
+}
