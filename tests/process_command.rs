@@ -577,3 +577,66 @@ fn children_on_several_hubs_and_plain_threads() {
     assert_eq!(out.stdout, b"plain\n");
     assert_eq!(out.status.code(), Some(4));
 }
+
+#[test]
+fn unix_command_ext_as_std() {
+    use green::os::unix::process::CommandExt;
+    run(|| {
+        // arg0: what the child sees as its name ($0 of `sh -c` without
+        // further arguments).
+        let out = Command::new("sh")
+            .arg0("green-sh")
+            .args(["-c", "echo $0"])
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, b"green-sh\n");
+
+        // process_group(0): the child leads a new group.
+        let mut child = sh("cut -d' ' -f5 /proc/$$/stat")
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pgid = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut pgid)
+            .unwrap();
+        assert_eq!(pgid.trim(), child.id().to_string());
+        assert!(child.wait().unwrap().success());
+
+        // uid and gid (our own, which needs no privilege).
+        // SAFETY: getuid and getgid cannot fail and touch no memory.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let out = sh("id -u; id -g").uid(uid).gid(gid).output().unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!("{uid}\n{gid}\n")
+        );
+
+        // pre_exec: an error from the closure is spawn's error, as std's.
+        // SAFETY: the closure only builds an io::Error from a number, which
+        // neither allocates nor takes a lock.
+        let err = unsafe {
+            Command::new("true")
+                .pre_exec(|| Err(io::Error::from_raw_os_error(libc::EDOM)))
+                .spawn()
+                .unwrap_err()
+        };
+        assert_eq!(err.raw_os_error(), Some(libc::EDOM));
+        util::assert_clean();
+    });
+}
+
+/// Green's types are `Send` and `Sync` where std's are.
+#[test]
+fn auto_traits_as_std() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Command>();
+    send_sync::<green::process::Child>();
+    send_sync::<green::process::ChildStdin>();
+    send_sync::<green::process::ChildStdout>();
+    send_sync::<green::process::ChildStderr>();
+}
