@@ -404,8 +404,6 @@ fn read2(
         err.read_to_end(&mut buf).map(|_| buf)
     })?;
     let out_result = out.read_to_end(out_buf);
-    // Close our end before joining, as std's read2 ends both reads.
-    drop(out);
     let err_result = match helper.join() {
         Ok(r) => r,
         Err(payload) => panic::resume_unwind(payload),
