@@ -4,9 +4,11 @@
 //! `std::net`, `std::thread`, `std::sync` and `std::time` runs on green
 //! threads ("greenlets") multiplexed on an event loop ("hub") per OS thread.
 //!
-//! Put [`macro@main`] on `main` (and [`macro@patch`] on the modules that do I/O) and the
-//! paths into those std modules are rewritten at compile time to the green
-//! mirrors below. Nothing else in the program changes.
+//! Put [`macro@main`] on `main` and the paths into those std modules are
+//! rewritten at compile time to the green mirrors below, in `main`, in the
+//! items beside it and in the module files of the crate. Nothing else in the
+//! program changes. In a library, [`macro@patch`] goes on the modules that
+//! do I/O; [`macro@unpatched`] keeps an item on std.
 //!
 //! ```
 //! use std::time::Duration;
@@ -28,7 +30,8 @@
 //!
 //! **std mirrors** (std's items, same signatures and semantics, green
 //! inside): [`thread`], [`time`], [`sync`] (with [`sync::mpsc`]), [`net`],
-//! [`os::unix::net`].
+//! [`fs`], [`io`] (standard input), [`process`], [`os::unix::net`],
+//! [`os::unix::process`].
 //!
 //! **gevent/eventlet toolkit**: [`pool`] (`Pool`, `Group`, `joinall`),
 //! [`event`] (`Event`, `AsyncResult`), [`queue`], [`timeout`]

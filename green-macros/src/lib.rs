@@ -16,6 +16,7 @@ use proc_macro::TokenStream;
 mod attr;
 mod entry;
 mod file;
+mod library;
 mod patch;
 mod program;
 mod rewrite;

@@ -193,6 +193,7 @@ pub(crate) fn expand(
         item.to_tokens(&mut copy);
     }
     patched_main.to_tokens(&mut copy);
+    let library = crate::library::check(&copy, file);
     let copy = reroot_crate_paths(copy, &copy_ident);
 
     // `main` as the crate sees it: the body as written in a closure that
@@ -213,7 +214,9 @@ pub(crate) fn expand(
     let stmts = &original.block.stmts;
     let attrs = original.attrs.iter().filter(|a| !is_main_attr(a));
     let vis = &original.vis;
+    let library = library.map(|e| e.into_compile_error());
     Ok(quote! {
+        #library
         #(#attrs)*
         #vis fn main() #outer_ret {
             #[allow(unused_variables, unreachable_code, clippy::all)]

@@ -79,6 +79,11 @@ pub(crate) const MODULES: &[Module] = &[
         note: "`Command`, `Child` and its pipes: waiting for a child and pipe I/O wait greenly",
     },
     Module {
+        std: &["os", "unix", "process"],
+        green: &["os", "unix", "process"],
+        note: "`CommandExt` (`uid`, `gid`, `pre_exec`, `exec`, `process_group`) for green's `Command`",
+    },
+    Module {
         std: &["os", "unix", "net"],
         green: &["os", "unix", "net"],
         note: "green Unix domain sockets",

@@ -35,10 +35,19 @@ fn main() {
     }
     let status = Command::new("sh").args(["-c", "exit 3"]).status().unwrap();
     println!("exit code: {:?}", status.code());
-    let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(b"through cat\n").unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"through cat\n")
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     print!("{}", String::from_utf8_lossy(&out.stdout));
@@ -48,11 +57,25 @@ fn main() {
     for i in 0..20 {
         fs::write(dir.join(format!("f{i:02}.txt")), format!("file {i}\n")).unwrap();
     }
-    let mut names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     names.sort();
-    println!("files: {} first {} last {}", names.len(), names[0], names[names.len() - 1]);
-    println!("f07: {}", fs::read_to_string(dir.join("f07.txt")).unwrap().trim());
-    println!("missing: {:?}", fs::read(dir.join("nope")).unwrap_err().kind());
+    println!(
+        "files: {} first {} last {}",
+        names.len(),
+        names[0],
+        names[names.len() - 1]
+    );
+    println!(
+        "f07: {}",
+        fs::read_to_string(dir.join("f07.txt")).unwrap().trim()
+    );
+    println!(
+        "missing: {:?}",
+        fs::read(dir.join("nope")).unwrap_err().kind()
+    );
     fs::remove_dir_all(&dir).unwrap();
 
     let seen = ticks.load(Ordering::SeqCst);

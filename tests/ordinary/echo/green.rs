@@ -45,7 +45,9 @@ fn main() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = thread::spawn(move || serve(listener, 100));
-    let clients: Vec<_> = (0..100).map(|i| thread::spawn(move || client(addr, i))).collect();
+    let clients: Vec<_> = (0..100)
+        .map(|i| thread::spawn(move || client(addr, i)))
+        .collect();
     let total: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
     server.join().unwrap();
     println!("clients: 100");

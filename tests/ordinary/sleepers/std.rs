@@ -10,7 +10,9 @@ fn nap(i: u64) -> u64 {
 }
 
 fn spawn_all() -> Vec<thread::JoinHandle<u64>> {
-    (0..THREADS).map(|i| thread::spawn(move || nap(i))).collect()
+    (0..THREADS)
+        .map(|i| thread::spawn(move || nap(i)))
+        .collect()
 }
 
 fn main() {

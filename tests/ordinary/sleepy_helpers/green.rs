@@ -11,7 +11,9 @@ fn slow_square(n: u64) -> u64 {
 #[green::main]
 fn main() {
     let start = Instant::now();
-    let handles: Vec<_> = (0..10).map(|n| thread::spawn(move || slow_square(n))).collect();
+    let handles: Vec<_> = (0..10)
+        .map(|n| thread::spawn(move || slow_square(n)))
+        .collect();
     let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     let overlapped = start.elapsed() < Duration::from_millis(600);
     println!("sum: {sum}");

@@ -97,7 +97,10 @@ fn main() -> Result<(), AppError> {
         println!("{line}");
     }
     println!("started: {}", STARTED.load(Ordering::SeqCst));
-    println!("totals: {}", stats::TOTALS.lock().unwrap().iter().sum::<u32>());
+    println!(
+        "totals: {}",
+        stats::TOTALS.lock().unwrap().iter().sum::<u32>()
+    );
     if ids != (0..workers).collect::<Vec<_>>() {
         return Err(AppError::Wrong(format!("{ids:?}")));
     }

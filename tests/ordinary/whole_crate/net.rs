@@ -6,7 +6,8 @@ use std::thread;
 mod codec;
 
 pub fn round_trip(msg: &str) -> Result<String, crate::AppError> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| crate::AppError::Wrong(e.to_string()))?;
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| crate::AppError::Wrong(e.to_string()))?;
     let addr = listener.local_addr().unwrap();
     let server = thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
