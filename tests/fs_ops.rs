@@ -535,3 +535,40 @@ fn concurrent_greenlets() {
     }
     util::assert_clean();
 }
+
+/// Ordinary std code under `#[green::patch]`: `std::fs` and `std::io`
+/// paths become green, and std's unix extension traits still apply.
+#[green::patch]
+mod patched {
+    use std::fs::{self, File, OpenOptions};
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::path::Path;
+
+    pub(crate) fn run(dir: &Path) -> std::io::Result<(usize, u32)> {
+        let p = dir.join("patched.txt");
+        let mut f: File = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o640)
+            .open(&p)?;
+        writeln!(f, "a\nb\nc")?;
+        let n = BufReader::new(File::open(&p)?).lines().count();
+        let mode = fs::metadata(&p)?.permissions().mode() & 0o777;
+        Ok((n, mode))
+    }
+
+    pub(crate) fn open(p: &Path) -> std::io::Result<std::fs::File> {
+        std::fs::File::open(p)
+    }
+}
+
+#[test]
+fn patched_std_code() {
+    let d = TempDir::new("patched");
+    assert_eq!(patched::run(&d.0).unwrap(), (3, 0o640));
+    // The patched `std::fs::File` is the green type.
+    let f: fs::File = patched::open(&d.join("patched.txt")).unwrap();
+    assert_eq!(f.metadata().unwrap().len(), 6);
+    util::assert_clean();
+}
