@@ -105,7 +105,7 @@ pub(crate) fn expand(
     let original = program.is_some().then(|| f.clone());
     Patcher::new(&root.to_string()).visit_item_fn_mut(&mut f);
     let shadowing = match kind {
-        Kind::Test => program::shadowing_uses(&root.to_string(), caller()),
+        Kind::Test => program::shadowing_uses(&root.to_string(), caller(), &f.sig.ident),
         _ => Vec::new(),
     };
     if !shadowing.is_empty() {

@@ -99,7 +99,7 @@ fn strip_shebang(text: &str) -> &str {
 /// top of the test's body, where they shadow the crate root's imports. A
 /// test file's helpers are not copied (a test file is many roots, one per
 /// test); its imports are.
-pub(crate) fn shadowing_uses(krate: &str, file: Option<PathBuf>) -> Vec<syn::Stmt> {
+pub(crate) fn shadowing_uses(krate: &str, file: Option<PathBuf>, test: &Ident) -> Vec<syn::Stmt> {
     let Some(file) = file else {
         return Vec::new();
     };
@@ -115,22 +115,58 @@ pub(crate) fn shadowing_uses(krate: &str, file: Option<PathBuf>) -> Vec<syn::Stm
     let Ok(parsed) = syn::parse2::<syn::File>(tokens) else {
         return Vec::new();
     };
-    let patcher = Patcher::new(krate);
-    parsed
+    // Only a test at the top level of its file sees the file's imports.
+    let at_top = parsed
         .items
         .iter()
-        .filter_map(|i| match i {
-            Item::Use(u) => Some(patcher.moved_uses(u)),
-            _ => None,
-        })
-        .flatten()
-        .map(|mut u| {
-            u.vis = syn::Visibility::Inherited;
-            u.attrs.retain(|a| a.path().is_ident("cfg"));
-            u.attrs.push(syn::parse_quote!(#[allow(unused_imports)]));
-            syn::Stmt::Item(Item::Use(u))
-        })
-        .collect()
+        .any(|i| matches!(i, Item::Fn(g) if g.sig.ident == *test));
+    if !at_top {
+        return Vec::new();
+    }
+    let patcher = Patcher::new(krate);
+    let mut stmts = Vec::new();
+    for item in &parsed.items {
+        let Item::Use(u) = item else { continue };
+        let moved = patcher.moved_uses(u);
+        if moved.is_empty() {
+            continue;
+        }
+        // The file's own import is shadowed in the test: name it once, so
+        // that it does not turn into an "unused import" warning.
+        let mut names = Vec::new();
+        if !u.attrs.iter().any(|a| a.path().is_ident("cfg")) {
+            bound_names(&u.tree, None, &mut names);
+        }
+        for name in names {
+            stmts.push(syn::parse_quote!(
+                #[allow(unused_imports)]
+                use self::#name as _;
+            ));
+        }
+        for mut m in moved {
+            m.vis = syn::Visibility::Inherited;
+            m.attrs.retain(|a| a.path().is_ident("cfg"));
+            m.attrs.push(syn::parse_quote!(#[allow(unused_imports)]));
+            stmts.push(syn::Stmt::Item(Item::Use(m)));
+        }
+    }
+    stmts
+}
+
+/// The names a `use` tree binds (not globs, not `_`).
+fn bound_names(tree: &syn::UseTree, parent: Option<&Ident>, out: &mut Vec<Ident>) {
+    match tree {
+        syn::UseTree::Path(p) => bound_names(&p.tree, Some(&p.ident), out),
+        syn::UseTree::Name(n) if n.ident == "self" => out.extend(parent.cloned()),
+        syn::UseTree::Name(n) => out.push(n.ident.clone()),
+        syn::UseTree::Rename(r) if r.rename != "_" => out.push(r.rename.clone()),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                bound_names(t, parent, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `#[green::main]`, `#[main]` (after `use green::main`), or the attribute

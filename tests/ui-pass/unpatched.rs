@@ -3,6 +3,9 @@
 // `#[green::unpatched]` keeps its std paths and spawns a real OS thread.
 use std::thread;
 
+// Read with std's fs: a patched read would run on the blocking pool and
+// count one of its threads.
+#[green::unpatched]
 fn os_threads() -> usize {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     status
@@ -26,5 +29,8 @@ fn on_an_os_thread() -> usize {
 #[green::main]
 fn main() {
     assert_eq!(on_a_greenlet(), 1, "a helper beside main spawns greenlets");
-    assert!(on_an_os_thread() >= 2, "an unpatched helper spawns OS threads");
+    assert!(
+        on_an_os_thread() >= 2,
+        "an unpatched helper spawns OS threads"
+    );
 }
