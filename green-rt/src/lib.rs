@@ -18,6 +18,7 @@ mod timer;
 
 pub mod event;
 pub mod fs;
+pub mod http;
 pub mod io;
 pub mod net;
 pub mod os;
@@ -26,6 +27,7 @@ pub mod process;
 pub mod queue;
 pub mod runtime;
 pub mod select;
+pub mod server;
 pub mod sync;
 pub mod thread;
 pub mod time;
