@@ -4,6 +4,10 @@
 //! - [`server`]: serves an `http::Request` → `http::Response` handler,
 //!   one greenlet per connection, on top of [`crate::server::StreamServer`].
 //! - [`client`]: `get(url)` and a keep-alive [`client::Client`].
+//! - `tls` (cargo feature `tls`): rustls over green sockets, a
+//!   `TlsAcceptor` for servers and a `TlsConnector` for clients.
 
 pub mod client;
 pub mod server;
+#[cfg(feature = "tls")]
+pub mod tls;

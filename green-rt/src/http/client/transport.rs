@@ -1,0 +1,334 @@
+//! The green parts ureq runs on: a resolver that looks names up on the
+//! blocking-call pool, and a connector whose transports are green
+//! `TcpStream`s (and, with the `tls` feature, rustls over them).
+//!
+//! ureq drives a request through three traits of `ureq::unversioned`
+//! (hence the pinned minor version): a `Resolver` turns the URI into
+//! addresses, a `Connector` opens a `Transport`, and the transport moves
+//! bytes between ureq's buffers and the socket under a `NextTimeout`. Every
+//! wait in here is a green wait, so the calling greenlet parks and the hub
+//! runs the others.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use ureq::Error;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport,
+};
+
+use crate::net::{TcpStream, ToSocketAddrs};
+
+/// Resolves the URI's host with green's `ToSocketAddrs`: literal
+/// addresses on the spot, names with `getaddrinfo` on the blocking-call
+/// pool while the greenlet waits (ureq's own resolver would block the hub,
+/// or start an OS thread per lookup when a timeout is set).
+#[derive(Debug, Default)]
+pub(super) struct GreenResolver;
+
+pub(super) fn host_and_port(uri: &Uri) -> Result<(&str, u16), Error> {
+    let scheme = uri
+        .scheme_str()
+        .ok_or_else(|| Error::BadUri(format!("{uri}: no scheme (http:// or https://)")))?;
+    let default_port = match scheme {
+        "http" => 80,
+        "https" => 443,
+        other => return Err(Error::BadUri(format!("{uri}: unknown scheme {other:?}"))),
+    };
+    let authority = uri
+        .authority()
+        .ok_or_else(|| Error::BadUri(format!("{uri}: no host")))?;
+    let host = authority.host();
+    if host.is_empty() {
+        return Err(Error::BadUri(format!("{uri}: no host")));
+    }
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    Ok((host, authority.port_u16().unwrap_or(default_port)))
+}
+
+impl Resolver for GreenResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, Error> {
+        let (host, port) = host_and_port(uri)?;
+        let addrs: Vec<SocketAddr> = if let Ok(ip) = host.parse::<IpAddr>() {
+            vec![SocketAddr::new(ip, port)]
+        } else {
+            let lookup = || (host, port).to_socket_addrs().map(Iterator::collect);
+            match timeout.not_zero() {
+                None => lookup(),
+                Some(t) => crate::timeout::with_timeout(*t, lookup)
+                    .map_err(|_| Error::Timeout(timeout.reason))?,
+            }
+            .map_err(|e: io::Error| {
+                if e.kind() == io::ErrorKind::NotFound || e.raw_os_error().is_none() {
+                    Error::HostNotFound
+                } else {
+                    Error::Io(e)
+                }
+            })?
+        };
+        let mut result = self.empty();
+        for addr in config.ip_family().keep_wanted(addrs.into_iter()).take(16) {
+            result.push(addr);
+        }
+        if result.is_empty() {
+            return Err(Error::HostNotFound);
+        }
+        Ok(result)
+    }
+}
+
+/// Opens green TCP connections (each resolved address in turn, within the
+/// connect timeout), with TLS on top for `https://`.
+pub(super) struct GreenConnector {
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<super::super::tls::TlsConnector>,
+}
+
+impl fmt::Debug for GreenConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GreenConnector").finish_non_exhaustive()
+    }
+}
+
+fn timeout_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// ureq's `NextTimeout::check`, which is crate-private.
+fn check(timeout: NextTimeout) -> Result<NextTimeout, Error> {
+    if timeout.after.is_zero() {
+        Err(Error::Timeout(timeout.reason))
+    } else {
+        Ok(timeout)
+    }
+}
+
+impl Connector<()> for GreenConnector {
+    type Out = GreenTransport;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails<'_>,
+        chained: Option<()>,
+    ) -> Result<Option<GreenTransport>, Error> {
+        let _ = chained;
+        let timeout = check(details.timeout)?;
+        let deadline = timeout.not_zero().map(|t| std::time::Instant::now() + *t);
+        let mut last = None;
+        let mut stream = None;
+        for addr in details.addrs.iter() {
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            let attempt = match left {
+                Some(left) if left.is_zero() => break,
+                Some(left) => TcpStream::connect_timeout(addr, left),
+                None => TcpStream::connect(*addr),
+            };
+            match attempt {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let stream = match (stream, last) {
+            (Some(s), _) => s,
+            (None, Some(e)) if timeout_error(&e) => return Err(Error::Timeout(timeout.reason)),
+            (None, Some(e)) => return Err(Error::Io(e)),
+            (None, None) => return Err(Error::Timeout(timeout.reason)),
+        };
+        if details.config.no_delay() {
+            stream.set_nodelay(true)?;
+        }
+        let buffers = LazyBuffers::new(
+            details.config.input_buffer_size(),
+            details.config.output_buffer_size(),
+        );
+        let stream = if details.needs_tls() {
+            self.tls(details, stream, deadline, timeout)?
+        } else {
+            Stream::Plain(stream)
+        };
+        Ok(Some(GreenTransport {
+            stream,
+            buffers,
+            read_timeout: None,
+            write_timeout: None,
+        }))
+    }
+}
+
+impl GreenConnector {
+    #[cfg(feature = "tls")]
+    fn tls(
+        &self,
+        details: &ConnectionDetails<'_>,
+        stream: TcpStream,
+        deadline: Option<std::time::Instant>,
+        timeout: NextTimeout,
+    ) -> Result<Stream, Error> {
+        let (host, _) = host_and_port(details.uri)?;
+        let default;
+        let connector = match &self.tls {
+            Some(c) => c,
+            None => {
+                default = super::super::tls::TlsConnector::new();
+                &default
+            }
+        };
+        let left = deadline.map(|d| {
+            d.saturating_duration_since(std::time::Instant::now())
+                .max(Duration::from_millis(1))
+        });
+        match connector.connect_timeout(host, stream, left) {
+            Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(Error::Timeout(timeout.reason)),
+            Err(e) => Err(Error::Io(e)),
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn tls(
+        &self,
+        details: &ConnectionDetails<'_>,
+        _: TcpStream,
+        _: Option<std::time::Instant>,
+        _: NextTimeout,
+    ) -> Result<Stream, Error> {
+        Err(Error::Io(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "{}: https:// needs green's `tls` cargo feature",
+                details.uri
+            ),
+        )))
+    }
+}
+
+pub(super) enum Stream {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<super::super::tls::TlsStream>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+/// One connection: a green socket (maybe under TLS) and ureq's buffers.
+pub(super) struct GreenTransport {
+    stream: Stream,
+    buffers: LazyBuffers,
+    /// The timeouts last set on the socket, to skip setting them again.
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+impl fmt::Debug for GreenTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GreenTransport")
+            .field("peer", &self.stream.tcp().peer_addr().ok())
+            .field("tls", &self.is_tls())
+            .finish()
+    }
+}
+
+impl Transport for GreenTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
+        let timeout = check(timeout.for_write())?;
+        let t = timeout.not_zero().map(|t| *t);
+        if t != self.write_timeout {
+            self.stream.tcp().set_write_timeout(t)?;
+            self.write_timeout = t;
+        }
+        let output = &self.buffers.output()[..amount];
+        let written = match &mut self.stream {
+            Stream::Plain(s) => s.write_all(output),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.write_all(output).and_then(|()| s.flush()),
+        };
+        match written {
+            Ok(()) => Ok(()),
+            Err(e) if timeout_error(&e) => Err(Error::Timeout(timeout.reason)),
+            Err(e) => Err(Error::Io(e)),
+        }
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
+        let timeout = check(timeout.for_read())?;
+        let t = timeout.not_zero().map(|t| *t);
+        if t != self.read_timeout {
+            self.stream.tcp().set_read_timeout(t)?;
+            self.read_timeout = t;
+        }
+        let input = self.buffers.input_append_buf();
+        let read = loop {
+            let r = match &mut self.stream {
+                Stream::Plain(s) => s.read(input),
+                #[cfg(feature = "tls")]
+                Stream::Tls(s) => s.read(input),
+            };
+            match r {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r,
+            }
+        };
+        match read {
+            Ok(n) => {
+                self.buffers.input_appended(n);
+                Ok(n > 0)
+            }
+            Err(e) if timeout_error(&e) => Err(Error::Timeout(timeout.reason)),
+            Err(e) => Err(Error::Io(e)),
+        }
+    }
+
+    /// A pooled connection is fit for reuse when a non-blocking read finds
+    /// nothing: no EOF, no error, and no stray bytes from the server (a
+    /// peek, so a TLS record that is there stays for rustls).
+    fn is_open(&mut self) -> bool {
+        let tcp = self.stream.tcp();
+        if tcp.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let mut byte = [0];
+        let open = matches!(
+            tcp.peek(&mut byte),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        );
+        tcp.set_nonblocking(false).is_ok() && open
+    }
+
+    fn is_tls(&self) -> bool {
+        match self.stream {
+            Stream::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            Stream::Tls(_) => true,
+        }
+    }
+}
