@@ -8,8 +8,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::sync::spin::SpinLock;
+use std::sync::{PoisonError, TryLockError};
 use std::time::Duration;
+
+use crate::sync::Mutex;
+use crate::sync::spin::SpinLock;
 
 use crate::sync::waiter::{self, WaitQueue};
 
@@ -99,18 +102,31 @@ pub type BoxError = Arc<dyn std::error::Error + Send + Sync>;
 /// A one-shot value or error that greenlets can wait for (gevent's
 /// `AsyncResult`, eventlet's `Event.send`/`send_exception`).
 ///
-/// The first `set` or `set_error` wins; later ones are ignored. Every
-/// waiter gets a clone of the outcome.
+/// The first `set` or `set_error` wins; later ones are ignored (their value
+/// is dropped). Every waiter gets a clone of the outcome.
+///
+/// No user code runs under the internal lock: the outcome is cloned (and a
+/// losing value dropped) outside it, so a `Clone` or `Drop` that makes a
+/// green blocking call parks only its own greenlet. Clones of the outcome
+/// are made one at a time (so `T` need not be `Sync`); a party that wants
+/// the outcome while another greenlet's `Clone` is parked parks too.
 pub struct AsyncResult<T, E = BoxError> {
     inner: Arc<ResultInner<T, E>>,
 }
 
 struct ResultInner<T, E> {
-    state: SpinLock<ResultState<T, E>>,
+    state: SpinLock<ResultState>,
+    /// The outcome: written once, by the `set` that won, before `ready` is
+    /// published; read (cloned) afterwards. A green lock, not the spin
+    /// lock, because `T::clone` runs under it.
+    value: Mutex<Option<Result<T, E>>>,
 }
 
-struct ResultState<T, E> {
-    outcome: Option<Result<T, E>>,
+struct ResultState {
+    /// A `set` won (its value may not be stored yet).
+    claimed: bool,
+    /// `Some(is_ok)` once the outcome is stored.
+    ready: Option<bool>,
     waiters: WaitQueue,
 }
 
@@ -120,19 +136,37 @@ impl<T, E> AsyncResult<T, E> {
         AsyncResult {
             inner: Arc::new(ResultInner {
                 state: SpinLock::new(ResultState {
-                    outcome: None,
+                    claimed: false,
+                    ready: None,
                     waiters: WaitQueue::new(),
                 }),
+                value: Mutex::new(None),
             }),
         }
     }
 
     fn settle(&self, r: Result<T, E>) {
         let mut s = waiter::lock(&self.inner.state);
-        if s.outcome.is_none() {
-            s.outcome = Some(r);
-            s.waiters.notify_all();
+        if s.claimed {
+            drop(s);
+            // The losing value is dropped outside the lock.
+            drop(r);
+            return;
         }
+        s.claimed = true;
+        drop(s);
+        let ok = r.is_ok();
+        // Nobody else takes `value` before `ready` is published below, so
+        // this never waits (and so is no blocking point a kill could
+        // unwind from, leaving the result claimed but never ready).
+        match self.inner.value.try_lock() {
+            Ok(mut v) => *v = Some(r),
+            Err(TryLockError::Poisoned(p)) => *p.into_inner() = Some(r),
+            Err(TryLockError::WouldBlock) => unreachable!("AsyncResult: value locked before set"),
+        }
+        let mut s = waiter::lock(&self.inner.state);
+        s.ready = Some(ok);
+        s.waiters.notify_all();
     }
 
     /// Stores a value and wakes every waiter.
@@ -147,12 +181,12 @@ impl<T, E> AsyncResult<T, E> {
 
     /// Whether a value or error is stored.
     pub fn ready(&self) -> bool {
-        waiter::lock(&self.inner.state).outcome.is_some()
+        waiter::lock(&self.inner.state).ready.is_some()
     }
 
     /// Whether a value (not an error) is stored.
     pub fn successful(&self) -> bool {
-        matches!(waiter::lock(&self.inner.state).outcome, Some(Ok(_)))
+        waiter::lock(&self.inner.state).ready == Some(true)
     }
 
     /// Parks until the result is ready.
@@ -160,7 +194,7 @@ impl<T, E> AsyncResult<T, E> {
         waiter::wait_until(
             &self.inner.state,
             |s| &mut s.waiters,
-            |s| s.outcome.is_some().then_some(()),
+            |s| s.ready.map(drop),
             None,
         );
     }
@@ -171,7 +205,7 @@ impl<T, E> AsyncResult<T, E> {
         waiter::wait_until(
             &self.inner.state,
             |s| &mut s.waiters,
-            |s| s.outcome.is_some().then_some(()),
+            |s| s.ready.map(drop),
             waiter::deadline_after(timeout),
         )
         .is_some()
@@ -179,35 +213,38 @@ impl<T, E> AsyncResult<T, E> {
 }
 
 impl<T: Clone, E: Clone> AsyncResult<T, E> {
+    /// A clone of the stored outcome; the caller saw it ready. The clone is
+    /// made under the green `value` lock only.
+    fn cloned(&self) -> Result<T, E> {
+        let v = self
+            .inner
+            .value
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        v.as_ref()
+            .expect("AsyncResult: ready without a value")
+            .clone()
+    }
+
     /// Parks until ready and returns the outcome.
     ///
     /// # Errors
     ///
     /// The error given to [`set_error`](Self::set_error).
     pub fn get(&self) -> Result<T, E> {
-        waiter::wait_until(
-            &self.inner.state,
-            |s| &mut s.waiters,
-            |s| s.outcome.clone(),
-            None,
-        )
-        .expect("no deadline")
+        self.wait();
+        self.cloned()
     }
 
     /// As [`get`](Self::get), for at most `timeout`: `None` if it did not
     /// become ready in time.
     pub fn get_timeout(&self, timeout: Duration) -> Option<Result<T, E>> {
-        waiter::wait_until(
-            &self.inner.state,
-            |s| &mut s.waiters,
-            |s| s.outcome.clone(),
-            waiter::deadline_after(timeout),
-        )
+        self.wait_timeout(timeout).then(|| self.cloned())
     }
 
     /// The outcome if ready, without waiting (gevent's `get(block=False)`).
     pub fn peek(&self) -> Option<Result<T, E>> {
-        waiter::lock(&self.inner.state).outcome.clone()
+        self.ready().then(|| self.cloned())
     }
 }
 

@@ -21,27 +21,42 @@
 //! assert_eq!(q.get(), 1);
 //! ```
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::cmp::Ordering;
+use std::collections::VecDeque;
 use std::error::Error;
 use std::fmt;
-use std::sync::Arc;
-
-use crate::sync::spin::SpinLock;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
+use crate::sync::Mutex;
+use crate::sync::spin::SpinLock;
 use crate::sync::waiter::{self, WaitQueue};
 
 /// How a queue stores its items: implemented by `VecDeque<T>` (FIFO),
-/// `Vec<T>` (LIFO) and `BinaryHeap<Reverse<T>>` (smallest first).
+/// `Vec<T>` (LIFO) and [`PriorityStore<T>`] (smallest first).
+///
+/// `push`, `take` and `len` run under the queue's internal lock, so they
+/// must run no user code (no `Ord`, `Clone` or `Drop` of `T`): a user
+/// `Ord` that made a green blocking call there would park with the lock
+/// held. Whatever needs user code happens in [`finish`](Self::finish),
+/// after the lock is released.
 pub trait Storage<T>: Send {
+    /// What [`take`](Self::take) hands out under the lock, turned into the
+    /// item by [`finish`](Self::finish) outside it.
+    type Taken;
     /// An empty store.
     fn empty() -> Self;
     /// Adds an item.
     fn push(&mut self, t: T);
-    /// Removes the next item.
-    fn pop(&mut self) -> Option<T>;
-    /// Number of items.
+    /// Claims the next item (`None`: there is none).
+    fn take(&mut self) -> Option<Self::Taken>;
+    /// Gives back a claim whose [`finish`](Self::finish) unwound (the
+    /// getter was killed or timed out, or `Ord` panicked) before it removed
+    /// the item, so the item stays available.
+    fn untake(&mut self);
+    /// Turns a claim into the item, outside the lock.
+    fn finish(taken: Self::Taken) -> T;
+    /// Number of items (not yet claimed).
     fn len(&self) -> usize;
     /// Whether there are no items.
     fn is_empty(&self) -> bool {
@@ -50,14 +65,19 @@ pub trait Storage<T>: Send {
 }
 
 impl<T: Send> Storage<T> for VecDeque<T> {
+    type Taken = T;
     fn empty() -> Self {
         VecDeque::new()
     }
     fn push(&mut self, t: T) {
         self.push_back(t);
     }
-    fn pop(&mut self) -> Option<T> {
+    fn take(&mut self) -> Option<T> {
         self.pop_front()
+    }
+    fn untake(&mut self) {}
+    fn finish(t: T) -> T {
+        t
     }
     fn len(&self) -> usize {
         VecDeque::len(self)
@@ -65,32 +85,181 @@ impl<T: Send> Storage<T> for VecDeque<T> {
 }
 
 impl<T: Send> Storage<T> for Vec<T> {
+    type Taken = T;
     fn empty() -> Self {
         Vec::new()
     }
     fn push(&mut self, t: T) {
         Vec::push(self, t);
     }
-    fn pop(&mut self) -> Option<T> {
+    fn take(&mut self) -> Option<T> {
         Vec::pop(self)
+    }
+    fn untake(&mut self) {}
+    fn finish(t: T) -> T {
+        t
     }
     fn len(&self) -> usize {
         Vec::len(self)
     }
 }
 
-impl<T: Ord + Send> Storage<T> for BinaryHeap<Reverse<T>> {
+/// The store of a [`PriorityQueue`]: a binary min-heap ordered outside
+/// the queue's internal lock.
+///
+/// `put` only appends the item to a list of unordered arrivals (no
+/// comparison). A `get` claims an item under the queue's lock, then, under
+/// a green lock of the heap's own (a greenlet whose `Ord` parks makes the
+/// other getters park, not spin), moves the arrivals into the heap and pops
+/// the smallest. The heap is rearranged by swaps only, so a comparison that
+/// unwinds (a kill, a timeout, a panicking `Ord`) loses no item: the heap
+/// is marked disordered and rebuilt by the next `get`, and the claim is
+/// given back.
+pub struct PriorityStore<T> {
+    /// Items put and not yet claimed.
+    len: usize,
+    shared: Arc<PriorityShared<T>>,
+}
+
+struct PriorityShared<T> {
+    /// Items put and not yet moved into the heap.
+    arrivals: SpinLock<Vec<T>>,
+    heap: Mutex<Heap<T>>,
+}
+
+struct Heap<T> {
+    data: Vec<T>,
+    /// An operation unwound half-way: `data` holds every item but is not a
+    /// heap.
+    disordered: bool,
+}
+
+/// A claim on the smallest item of a [`PriorityStore`] (its
+/// [`Storage::Taken`]).
+pub struct PriorityClaim<T> {
+    shared: Arc<PriorityShared<T>>,
+}
+
+impl<T> fmt::Debug for PriorityClaim<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PriorityClaim").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for PriorityStore<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PriorityStore")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+fn less<T: Ord>(a: &T, b: &T) -> bool {
+    a.cmp(b) == Ordering::Less
+}
+
+impl<T: Ord> Heap<T> {
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if !less(&self.data[i], &self.data[parent]) {
+                break;
+            }
+            self.data.swap(i, parent);
+            i = parent;
+        }
+    }
+
+    /// Restores the heap below `i` within `data[..end]`.
+    fn sift_down(&mut self, mut i: usize, end: usize) {
+        loop {
+            let left = 2 * i + 1;
+            if left >= end {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < end && less(&self.data[right], &self.data[left]) {
+                right
+            } else {
+                left
+            };
+            if !less(&self.data[child], &self.data[i]) {
+                break;
+            }
+            self.data.swap(i, child);
+            i = child;
+        }
+    }
+
+    /// Adds `arrivals` and removes the smallest item. Runs user code
+    /// (`Ord`); if that unwinds, every item is still in `data`.
+    fn pop_with(&mut self, arrivals: &SpinLock<Vec<T>>) -> Option<T> {
+        let start = self.data.len();
+        self.data.append(&mut arrivals.lock());
+        let end = self.data.len();
+        if end == 0 {
+            return None;
+        }
+        let was_disordered = std::mem::replace(&mut self.disordered, true);
+        if was_disordered {
+            for i in (0..end / 2).rev() {
+                self.sift_down(i, end);
+            }
+        } else {
+            for i in start..end {
+                self.sift_up(i);
+            }
+        }
+        self.data.swap(0, end - 1);
+        self.sift_down(0, end - 1);
+        self.disordered = false;
+        self.data.pop()
+    }
+}
+
+impl<T: Ord + Send> Storage<T> for PriorityStore<T> {
+    type Taken = PriorityClaim<T>;
     fn empty() -> Self {
-        BinaryHeap::new()
+        PriorityStore {
+            len: 0,
+            shared: Arc::new(PriorityShared {
+                arrivals: SpinLock::new(Vec::new()),
+                heap: Mutex::new(Heap {
+                    data: Vec::new(),
+                    disordered: false,
+                }),
+            }),
+        }
     }
     fn push(&mut self, t: T) {
-        BinaryHeap::push(self, Reverse(t));
+        self.shared.arrivals.lock().push(t);
+        self.len += 1;
     }
-    fn pop(&mut self) -> Option<T> {
-        BinaryHeap::pop(self).map(|Reverse(t)| t)
+    fn take(&mut self) -> Option<PriorityClaim<T>> {
+        if self.len == 0 {
+            return None;
+        }
+        self.len -= 1;
+        Some(PriorityClaim {
+            shared: self.shared.clone(),
+        })
+    }
+    fn untake(&mut self) {
+        self.len += 1;
+    }
+    fn finish(claim: PriorityClaim<T>) -> T {
+        let mut heap = claim
+            .shared
+            .heap
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Every claim counts an item put before it, and only claims remove
+        // items, so the heap and the arrivals hold one for this claim.
+        heap.pop_with(&claim.shared.arrivals)
+            .expect("PriorityQueue: a claimed item is missing")
     }
     fn len(&self) -> usize {
-        BinaryHeap::len(self)
+        self.len
     }
 }
 
@@ -210,7 +379,7 @@ queues! {
     /// A LIFO queue (gevent's `LifoQueue`).
     LifoQueue, Vec<T>, "LIFO queue";
     /// A queue that pops the smallest item first (gevent's `PriorityQueue`).
-    PriorityQueue, BinaryHeap<Reverse<T>>, "priority queue", Ord;
+    PriorityQueue, PriorityStore<T>, "priority queue", Ord;
 }
 
 impl<T, S: Storage<T>> BaseQueue<T, S> {
@@ -240,10 +409,36 @@ impl<T, S: Storage<T>> BaseQueue<T, S> {
         true
     }
 
-    fn try_pop(s: &mut State<S>) -> Option<T> {
-        let t = s.items.pop()?;
+    fn try_take(s: &mut State<S>) -> Option<S::Taken> {
+        let t = s.items.take()?;
         s.putters.notify_one();
         Some(t)
+    }
+
+    /// Turns a claim into its item outside the internal lock (where user
+    /// code may run); if that unwinds, the claim is given back and a getter
+    /// woken, so the item is not lost.
+    fn finish(&self, taken: S::Taken) -> T {
+        struct GiveBack<'a, T, S: Storage<T>> {
+            inner: &'a Inner<T, S>,
+            armed: bool,
+        }
+        impl<T, S: Storage<T>> Drop for GiveBack<'_, T, S> {
+            fn drop(&mut self) {
+                if self.armed {
+                    let mut s = waiter::lock(&self.inner.state);
+                    s.items.untake();
+                    s.getters.notify_one();
+                }
+            }
+        }
+        let mut guard = GiveBack {
+            inner: &self.inner,
+            armed: true,
+        };
+        let t = S::finish(taken);
+        guard.armed = false;
+        t
     }
 
     /// Puts an item, parking while the queue is full.
@@ -293,8 +488,9 @@ impl<T, S: Storage<T>> BaseQueue<T, S> {
 
     /// Takes an item, parking until there is one.
     pub fn get(&self) -> T {
-        waiter::wait_until(&self.inner.state, |s| &mut s.getters, Self::try_pop, None)
-            .expect("no deadline")
+        let taken = waiter::wait_until(&self.inner.state, |s| &mut s.getters, Self::try_take, None)
+            .expect("no deadline");
+        self.finish(taken)
     }
 
     /// Takes an item, parking at most `timeout`.
@@ -303,13 +499,14 @@ impl<T, S: Storage<T>> BaseQueue<T, S> {
     ///
     /// [`Empty`] if none came in time.
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, Empty> {
-        waiter::wait_until(
+        let taken = waiter::wait_until(
             &self.inner.state,
             |s| &mut s.getters,
-            Self::try_pop,
+            Self::try_take,
             waiter::deadline_after(timeout),
         )
-        .ok_or(Empty)
+        .ok_or(Empty)?;
+        Ok(self.finish(taken))
     }
 
     /// Takes an item if there is one now.
@@ -318,7 +515,8 @@ impl<T, S: Storage<T>> BaseQueue<T, S> {
     ///
     /// [`Empty`] if the queue is empty.
     pub fn get_nowait(&self) -> Result<T, Empty> {
-        Self::try_pop(&mut waiter::lock(&self.inner.state)).ok_or(Empty)
+        let taken = Self::try_take(&mut waiter::lock(&self.inner.state)).ok_or(Empty)?;
+        Ok(self.finish(taken))
     }
 
     /// Number of items (gevent's `qsize()`).
