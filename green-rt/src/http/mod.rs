@@ -11,3 +11,5 @@ pub mod client;
 pub mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
+
+pub use client::{Client, get};
