@@ -1,0 +1,3 @@
+//! The HTTP server figure (in progress).
+
+fn main() {}
