@@ -16,7 +16,7 @@ use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -27,7 +27,7 @@ use crate::readiness::ScheduledIo;
 use crate::signal;
 use crate::stack::{GreenStack, StackPool};
 use crate::sync::spin::SpinLock;
-use crate::task::{PENDING, ROOT, Task};
+use crate::task::{GreenletExit, PENDING, ROOT, Task};
 use crate::timer::{Action, TimerKey, Timers};
 
 /// Token of the hub's `mio::Waker`.
@@ -43,6 +43,13 @@ const EVENT_INTERVAL: u32 = 61;
 const SPIN_MAX: Duration = Duration::from_micros(50);
 /// Spins shorter than this are not tried.
 const SPIN_MIN: Duration = Duration::from_micros(2);
+/// How long a hub being torn down (its thread exits) waits for the
+/// greenlets it killed to finish unwinding; those still running then are
+/// leaked (see [`Hub::shut_down`]).
+const TEARDOWN_GRACE: Duration = Duration::from_secs(1);
+/// Rounds of dropping greenlet-local values whose destructors touch other
+/// keys (and so create new values), as std bounds its TLS destructor loop.
+const LOCALS_ROUNDS: usize = 8;
 /// Default usable stack size of a greenlet.
 pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
@@ -56,13 +63,34 @@ pub(crate) struct Remote {
     /// wake it through `waker`. While it runs or spins it checks `pending`
     /// itself, so a hand-over then costs no system call.
     sleeping: AtomicBool,
-    waker: mio::Waker,
+    /// Wakes the hub's poll; `None` once the hub is gone (its descriptor is
+    /// closed then, though tasks may keep this `Remote` alive).
+    waker: RwLock<Option<mio::Waker>>,
     /// The hub's registry, for deregistering from any thread.
-    pub(crate) registry: mio::Registry,
+    pub(crate) registry: RemoteRegistry,
+    /// The hub is gone: greenlets handed to it fail instead of waiting
+    /// forever.
+    closed: AtomicBool,
     /// Registrations dropped on other threads, released between polls.
     released: Mutex<Vec<Arc<ScheduledIo>>>,
     /// Greenlets spawned for this hub by other threads.
     spawns: Mutex<Vec<RemoteSpawn>>,
+}
+
+/// A clone of a hub's `mio::Registry` that other threads may use while the
+/// hub lives, and that is closed with the hub.
+#[derive(Debug)]
+pub(crate) struct RemoteRegistry(RwLock<Option<mio::Registry>>);
+
+impl RemoteRegistry {
+    /// Removes `source` from the hub's poll; nothing to do once the hub (and
+    /// its poll) is gone.
+    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) -> io::Result<()> {
+        match &*self.0.read().unwrap_or_else(|e| e.into_inner()) {
+            Some(r) => r.deregister(source),
+            None => Ok(()),
+        }
+    }
 }
 
 impl std::fmt::Debug for RemoteSpawn {
@@ -98,13 +126,40 @@ impl Remote {
         self.notify();
     }
 
-    /// Hands a new greenlet to this hub from another thread.
+    /// Hands a new greenlet to this hub from another thread. If the hub is
+    /// gone, the greenlet fails at once (its `join` says why).
     pub(crate) fn push_spawn(&self, spawn: RemoteSpawn) {
-        self.spawns
+        {
+            let mut spawns = self.spawns.lock().unwrap_or_else(|e| e.into_inner());
+            if !self.closed.load(Ordering::Acquire) {
+                spawns.push(spawn);
+                drop(spawns);
+                self.notify();
+                return;
+            }
+        }
+        spawn.start.fail(hub_gone());
+    }
+
+    /// Closes the remote side of a hub that is going away: greenlets handed
+    /// over and not installed fail, later ones fail at once, and the
+    /// descriptors are closed.
+    fn close(&self) {
+        let spawns = {
+            let mut spawns = self.spawns.lock().unwrap_or_else(|e| e.into_inner());
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *spawns)
+        };
+        for s in spawns {
+            s.start.fail(hub_gone());
+        }
+        self.queue.lock().clear();
+        self.released
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(spawn);
-        self.notify();
+            .clear();
+        *self.waker.write().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.registry.0.write().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     fn notify(&self) {
@@ -112,11 +167,17 @@ impl Remote {
         // `pending`; we set `pending` and then read `sleeping` (all SeqCst),
         // so either it sees our work before it blocks or we see it asleep.
         if !self.pending.swap(true, Ordering::SeqCst) && self.sleeping.load(Ordering::SeqCst) {
-            // A failed wake-up means the hub's thread is gone with its poll;
-            // nothing is left to wake.
-            let _ = self.waker.wake();
+            // A failed (or missing) waker means the hub's thread is gone
+            // with its poll; nothing is left to wake.
+            if let Some(w) = &*self.waker.read().unwrap_or_else(|e| e.into_inner()) {
+                let _ = w.wake();
+            }
         }
     }
+}
+
+fn hub_gone() -> io::Error {
+    io::Error::other("the hub (OS thread) it was placed on has exited")
 }
 
 type Co = Coroutine<(), (), (), GreenStack>;
@@ -145,6 +206,22 @@ pub(crate) struct Greenlet {
     guard: Cell<(usize, usize)>,
     /// Index in the hub's greenlets.
     slot: usize,
+}
+
+/// Drops every greenlet-local value of `locals`, in rounds: a destructor
+/// that touches another key creates a value that the next round drops. A
+/// destructor that keeps creating values is cut off after
+/// [`LOCALS_ROUNDS`] rounds (the rest is leaked), as std bounds its own
+/// thread-local destructor loop. Panics in destructors are contained.
+fn drop_locals(locals: &Locals) {
+    for _ in 0..LOCALS_ROUNDS {
+        let values = locals.take();
+        if values.is_empty() {
+            return;
+        }
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(values)));
+    }
+    std::mem::forget(locals.take());
 }
 
 /// Counters of one hub, for tests and monitoring.
@@ -182,32 +259,59 @@ pub(crate) struct Hub {
     /// The remote queue's other buffer (see `drain_remote`).
     remote_spare: Cell<Vec<Arc<Task>>>,
     pub(crate) remote: Arc<Remote>,
+    /// The poll's registry, for registering from this thread.
+    registry: mio::Registry,
+    /// Waiters on this hub recorded as unwinding (see
+    /// [`task::is_unwinding`](crate::task::is_unwinding)).
+    pub(crate) unwinding: Cell<usize>,
+    /// Green's panic hook is running the previous hook: the OS thread is
+    /// inside std's panic hook, so no other greenlet may run (a panic in it
+    /// would abort the process); waits block the thread instead.
+    pub(crate) in_hook: Cell<bool>,
+    /// A greenlet was installed since the teardown last killed them all.
+    spawned: Cell<bool>,
     root: Arc<Task>,
     pub(crate) root_locals: Locals,
     stacks: RefCell<StackPool>,
 }
 
+/// What `HUB` holds once this thread's hub has been torn down.
+const DEAD: usize = 1;
+
 thread_local! {
+    /// This thread's hub: null before it exists, [`DEAD`] once torn down.
+    /// It has no destructor, so it can be read during thread exit.
     static HUB: Cell<*const Hub> = const { Cell::new(ptr::null()) };
     static OWNER: RefCell<Option<HubOwner>> = const { RefCell::new(None) };
+    /// Owns a hub made during thread exit, after the first one was torn
+    /// down (a later thread-local destructor made a green call).
+    static LATE_OWNER: RefCell<Option<HubOwner>> = const { RefCell::new(None) };
 }
 
-/// Owns the thread's hub and frees it at thread exit.
+/// Owns the thread's hub and tears it down at thread exit.
 struct HubOwner(*mut Hub);
 
 impl Drop for HubOwner {
     fn drop(&mut self) {
-        HUB.with(|h| h.set(ptr::null()));
-        // SAFETY: the pointer came from Box::into_raw in `init` and is freed
-        // only here, once; the thread-local pointer was cleared above, so no
-        // new reference to the hub can be made.
+        // SAFETY: the pointer came from Box::into_raw in `install` and is
+        // freed only below, once; the hub is still installed in HUB, so
+        // green calls made while it shuts down use it.
+        unsafe { (*self.0).shut_down() };
+        HUB.with(|h| h.set(DEAD as *const Hub));
+        // SAFETY: as above; HUB no longer points to the hub, so no new
+        // reference to it can be made.
         let hub = unsafe { Box::from_raw(self.0) };
-        // Greenlets still suspended when their thread exits are leaked, not
-        // unwound: unwinding them would run user code on a hub being torn
-        // down. (As with std, threads left running when main returns end
-        // with the process.)
+        hub.remote.close();
+        // Greenlets that did not finish unwinding in time: their stacks and
+        // greenlet-local values are leaked (their frames may still be in
+        // use by nothing but them), the rest of their records is freed.
         for g in hub.greenlets.borrow_mut().drain(..).flatten() {
-            std::mem::forget(g);
+            let Greenlet {
+                co, start, locals, ..
+            } = *g;
+            std::mem::forget(co);
+            std::mem::forget(locals);
+            std::mem::forget(start);
         }
         drop(hub);
     }
@@ -217,13 +321,13 @@ impl Drop for HubOwner {
 #[inline]
 pub(crate) fn hub() -> &'static Hub {
     let p = HUB.with(|h| h.get());
-    if p.is_null() {
-        return init();
+    if p as usize <= DEAD {
+        return init(!p.is_null());
     }
-    // SAFETY: a non-null pointer in HUB points to this thread's hub, which
-    // lives until the thread's OWNER is dropped at thread exit, and that
-    // clears HUB first. `Hub` is neither Send nor Sync, so the reference
-    // cannot leave this thread.
+    // SAFETY: a pointer above DEAD in HUB points to this thread's hub, which
+    // lives until its owner is dropped at thread exit, and that resets HUB
+    // first. `Hub` is neither Send nor Sync, so the reference cannot leave
+    // this thread.
     unsafe { &*p }
 }
 
@@ -232,20 +336,37 @@ pub(crate) fn hub() -> &'static Hub {
 pub(crate) fn try_hub() -> Option<&'static Hub> {
     let p = HUB.with(|h| h.get());
     // SAFETY: as in `hub`.
-    (!p.is_null()).then(|| unsafe { &*p })
+    (p as usize > DEAD).then(|| unsafe { &*p })
 }
 
+/// Makes the thread's hub. `late`: the first one was torn down already
+/// (the thread is exiting and a thread-local destructor made a green call);
+/// the new one is torn down by a later destructor, or, if none can be
+/// registered any more, leaked.
 #[cold]
-fn init() -> &'static Hub {
-    let hub = Hub::new().unwrap_or_else(|e| {
+fn init(late: bool) -> &'static Hub {
+    let hub = Hub::new(late).unwrap_or_else(|e| {
         panic!("green: cannot create the hub (event loop) of this thread: {e}")
     });
     let p = Box::into_raw(Box::new(hub));
-    OWNER.with(|o| *o.borrow_mut() = Some(HubOwner(p)));
+    let key = if late { &LATE_OWNER } else { &OWNER };
+    let owned = key
+        .try_with(|o| match o.try_borrow_mut() {
+            Ok(mut o) if o.is_none() => {
+                *o = Some(HubOwner(p));
+                true
+            }
+            _ => false,
+        })
+        .unwrap_or(false);
+    // Not owned: the thread is past the point where a destructor can be
+    // registered; the hub is leaked with the thread.
+    let _ = owned;
     HUB.with(|h| h.set(p));
     signal::install();
     crate::thread::install_panic_hook();
-    // SAFETY: just made, and owned by OWNER until thread exit (see `hub`).
+    // SAFETY: just made, and owned by an owner until thread exit (or never
+    // freed); see `hub`.
     unsafe { &*p }
 }
 
@@ -272,19 +393,26 @@ fn schedule_remote(task: &Arc<Task>) {
 }
 
 impl Hub {
-    fn new() -> io::Result<Hub> {
+    fn new(late: bool) -> io::Result<Hub> {
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER)?;
+        let registry = poll.registry().try_clone()?;
         let remote = Arc::new(Remote {
             queue: SpinLock::new(Vec::new()),
             pending: AtomicBool::new(false),
             sleeping: AtomicBool::new(false),
-            waker,
-            registry: poll.registry().try_clone()?,
+            waker: RwLock::new(Some(waker)),
+            registry: RemoteRegistry(RwLock::new(Some(poll.registry().try_clone()?))),
+            closed: AtomicBool::new(false),
             released: Mutex::new(Vec::new()),
             spawns: Mutex::new(Vec::new()),
         });
-        let name = std::thread::current().name().map(Box::from);
+        // During thread exit std's `current()` may be gone (it aborts).
+        let name = if late {
+            None
+        } else {
+            std::thread::current().name().map(Box::from)
+        };
         let root = Arc::new(Task::new(remote.clone(), ROOT, name));
         Ok(Hub {
             poll: RefCell::new(poll),
@@ -300,6 +428,10 @@ impl Hub {
             spin: Cell::new(Duration::ZERO),
             remote_spare: Cell::new(Vec::new()),
             remote,
+            registry,
+            unwinding: Cell::new(0),
+            in_hook: Cell::new(false),
+            spawned: Cell::new(false),
             root,
             root_locals: Locals::default(),
             stacks: RefCell::new(StackPool::new(DEFAULT_STACK_SIZE)),
@@ -308,7 +440,7 @@ impl Hub {
 
     /// The registry sockets register with.
     pub(crate) fn registry(&self) -> &mio::Registry {
-        &self.remote.registry
+        &self.registry
     }
 
     /// The running waiter.
@@ -411,6 +543,7 @@ impl Hub {
             slot,
         }));
         self.live.set(self.live.get() + 1);
+        self.spawned.set(true);
         self.ready.borrow_mut().push_back(slot);
     }
 
@@ -435,9 +568,9 @@ impl Hub {
             // keeps anything else from unwinding into the hub.
             let _ = panic::catch_unwind(AssertUnwindSafe(move || start.run()));
             // Greenlet-local values are dropped here, on the greenlet, as
-            // std drops thread-locals on their thread.
-            let locals = hub.greenlet(slot).locals.take();
-            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(locals)));
+            // std drops thread-locals on their thread; all of them, so that
+            // none is left for `finish` to drop on the root context.
+            drop_locals(&hub.greenlet(slot).locals);
         });
         // SAFETY: only the loop touches `co`, and the greenlet is not
         // running (it never ran).
@@ -742,6 +875,64 @@ impl Hub {
         }
         self.remote_spare.set(tasks);
         any_spawn || any_task
+    }
+
+    /// Waits for `task`'s notification without running any greenlet (see
+    /// `in_hook`): polls, takes remote work and fires timers only.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn wait_in_hook(&self, task: &Task) {
+        while !task.is_notified() {
+            let deadline = self.timers.borrow_mut().next_deadline();
+            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            self.poll(timeout);
+        }
+    }
+
+    /// Tears the hub down, at thread exit, while it is still installed:
+    /// kills every greenlet (gevent's `GreenletExit`) and runs the loop
+    /// until they have unwound, for at most [`TEARDOWN_GRACE`] (greenlets
+    /// spawned meanwhile are killed too), so their destructors run, their
+    /// joiners get `Err(GreenletExit)` and their stacks return to the pool.
+    /// Then the root context's greenlet-local values are dropped.
+    fn shut_down(&self) {
+        self.in_hook.set(false);
+        if self.remote.pending.load(Ordering::Acquire) {
+            self.drain_remote();
+        }
+        if self.live.get() > 0 {
+            let root = self.root.clone();
+            let deadline = Instant::now() + TEARDOWN_GRACE;
+            let timer = self.add_timer(deadline, root.clone());
+            loop {
+                root.clear_notification();
+                self.spawned.set(false);
+                self.kill_all();
+                self.run_until(|| self.live.get() == 0 || root.is_notified() || self.spawned.get());
+                if self.live.get() == 0 || Instant::now() >= deadline {
+                    break;
+                }
+            }
+            self.cancel_timer(timer);
+        }
+        drop_locals(&self.root_locals);
+    }
+
+    /// Interrupts every live greenlet with [`GreenletExit`], except those
+    /// already interrupted or unwinding.
+    fn kill_all(&self) {
+        let tasks: Vec<Arc<Task>> = self
+            .greenlets
+            .borrow()
+            .iter()
+            .flatten()
+            .map(|g| g.task.clone())
+            .collect();
+        for t in tasks {
+            if !t.is_interrupted() {
+                t.interrupt(Box::new(GreenletExit));
+            }
+        }
     }
 
     /// Arms a timer that unparks `task` at `deadline`.

@@ -38,28 +38,38 @@ thread_local! {
 /// The hub a `Send` greenlet spawned on this thread goes to: `None` for
 /// this thread's own hub.
 pub(crate) fn place() -> Option<Arc<Remote>> {
-    WORKERS.with(|w| {
-        let w = w.borrow();
-        let w = w.as_ref()?;
-        let i = w.next.fetch_add(1, Ordering::Relaxed) % w.hubs.len();
-        let target = &w.hubs[i];
-        if Arc::ptr_eq(target, &hub::hub().remote) {
-            None
-        } else {
-            Some(target.clone())
-        }
-    })
+    // During thread exit (a destructor spawning) the key may be gone: the
+    // greenlet then stays on this thread's hub.
+    WORKERS
+        .try_with(|w| {
+            let w = w.try_borrow().ok()?;
+            let w = w.as_ref()?;
+            let i = w.next.fetch_add(1, Ordering::Relaxed) % w.hubs.len();
+            let target = &w.hubs[i];
+            if Arc::ptr_eq(target, &hub::hub().remote) {
+                None
+            } else {
+                Some(target.clone())
+            }
+        })
+        .ok()
+        .flatten()
 }
 
-/// Starts `n - 1` worker hubs beside the current thread's.
-fn start_workers(n: usize, stack_size: Option<usize>) -> Arc<Workers> {
+/// Starts `n - 1` worker hubs beside the current thread's; returns them and
+/// their threads.
+fn start_workers(
+    n: usize,
+    stack_size: Option<usize>,
+) -> (Arc<Workers>, Vec<std::thread::JoinHandle<()>>) {
     let (report, reports) = std::sync::mpsc::channel();
     let mut handoffs = Vec::new();
+    let mut threads = Vec::new();
     for i in 1..n {
         let report = report.clone();
         let (handoff, receive) = std::sync::mpsc::channel::<Arc<Workers>>();
         handoffs.push(handoff);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name(format!("green-hub-{i}"))
             .spawn(move || {
                 let hub = hub::hub();
@@ -76,6 +86,7 @@ fn start_workers(n: usize, stack_size: Option<usize>) -> Arc<Workers> {
                 WORKERS.with(|w| w.borrow_mut().take());
             })
             .unwrap_or_else(|e| panic!("green: cannot start worker hub {i}: {e}"));
+        threads.push(thread);
     }
     drop(report);
     let mut found: Vec<_> = reports.iter().take(n - 1).collect();
@@ -95,18 +106,24 @@ fn start_workers(n: usize, stack_size: Option<usize>) -> Arc<Workers> {
     for h in handoffs {
         let _ = h.send(workers.clone());
     }
-    workers
+    (workers, threads)
 }
 
-/// Stops the worker hubs when `run` returns (or unwinds).
-struct StopWorkers(Arc<Workers>);
+/// Stops the worker hubs when `run` returns (or unwinds) and waits for
+/// their threads to end. Each worker's hub is torn down as its thread
+/// exits: the greenlets still on it are killed and unwound (see
+/// [`Builder::run`]).
+struct StopWorkers(Arc<Workers>, Vec<std::thread::JoinHandle<()>>);
 
 impl Drop for StopWorkers {
     fn drop(&mut self) {
-        WORKERS.with(|w| w.borrow_mut().take());
+        let _ = WORKERS.try_with(|w| w.borrow_mut().take());
         self.0.shutdown.store(true, Ordering::Release);
         for root in &self.0.roots {
             root.unpark();
+        }
+        for t in self.1.drain(..) {
+            let _ = t.join();
         }
     }
 }
@@ -172,10 +189,20 @@ impl Builder {
 
     /// Runs `f` on the current thread as its root context and returns its
     /// result. Greenlets that `f` spawns on this hub run whenever `f` makes
-    /// a green blocking call; those on worker hubs run at once. Greenlets
-    /// still running when `f` returns are left as they are (as std leaves
-    /// threads when `main` returns); the worker threads stop taking new
-    /// ones and end once their hub's root context gets to run.
+    /// a green blocking call; those on worker hubs run at once.
+    ///
+    /// When `f` returns, greenlets on this thread's hub are left as they
+    /// are (they run at the thread's next green blocking call, and are
+    /// killed when the thread exits). The worker threads are stopped and
+    /// `run` waits for them to end: the greenlets still on a worker hub are
+    /// killed there, as on any exiting thread — they unwind from their
+    /// blocking point with [`GreenletExit`](crate::thread::GreenletExit),
+    /// running their destructors, and their `join` returns that — so no
+    /// greenlet is left frozen on a hub that no longer runs, and no
+    /// descriptor or stack is left behind. (std's process ends at `main`'s
+    /// return, taking its threads without unwinding them; `run` is not the
+    /// end of the process, so green unwinds them instead.) A greenlet that
+    /// is still unwinding a second after the kill is left behind.
     pub fn run<F, R>(self, f: F) -> R
     where
         F: FnOnce() -> R,
@@ -187,9 +214,9 @@ impl Builder {
         if self.workers <= 1 {
             return f();
         }
-        let workers = start_workers(self.workers, self.stack_size);
+        let (workers, threads) = start_workers(self.workers, self.stack_size);
         WORKERS.with(|w| *w.borrow_mut() = Some(workers.clone()));
-        let _stop = StopWorkers(workers);
+        let _stop = StopWorkers(workers, threads);
         f()
     }
 }

@@ -13,7 +13,7 @@
 
 use std::any::Any;
 use std::panic;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -50,6 +50,10 @@ pub(crate) struct Task {
     /// Set when `interrupt` holds a payload (fast check at blocking points).
     pub(crate) interrupted: AtomicBool,
     pub(crate) interrupt: Mutex<Option<Box<dyn Any + Send>>>,
+    /// Unwinds in flight on this waiter (a panic that went through green's
+    /// hook, or an interrupt), as std counts panics per OS thread. Only the
+    /// waiter's own thread touches it.
+    unwinding: AtomicU32,
     pub(crate) hub: Arc<Remote>,
     /// Index in the hub's greenlets, [`ROOT`], or [`PENDING`].
     slot: AtomicUsize,
@@ -65,6 +69,7 @@ impl Task {
             state: AtomicU8::new(EMPTY),
             interrupted: AtomicBool::new(false),
             interrupt: Mutex::new(None),
+            unwinding: AtomicU32::new(0),
             hub,
             slot: AtomicUsize::new(slot),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -158,6 +163,55 @@ impl Task {
     fn reset(&self) {
         self.state.store(EMPTY, Ordering::Release);
     }
+
+    /// Drops a pending notification (the root context, before a wait of
+    /// the hub's own).
+    pub(crate) fn clear_notification(&self) {
+        if self.state.load(Ordering::Acquire) == NOTIFIED {
+            self.reset();
+        }
+    }
+}
+
+/// Records that `task` (running on `hub`) starts to unwind: a panic seen by
+/// green's hook, or an interrupt being delivered.
+pub(crate) fn begin_unwind(hub: &Hub, task: &Task) {
+    if task.unwinding.fetch_add(1, Ordering::Relaxed) == 0 {
+        hub.unwinding.set(hub.unwinding.get() + 1);
+    }
+}
+
+/// Records that an unwind of `task` was caught.
+pub(crate) fn end_unwind(hub: &Hub, task: &Task) {
+    let n = task.unwinding.load(Ordering::Relaxed);
+    if n > 0 {
+        task.unwinding.store(n - 1, Ordering::Relaxed);
+        if n == 1 {
+            hub.unwinding.set(hub.unwinding.get().saturating_sub(1));
+        }
+    }
+}
+
+/// Whether `task`, running on `hub`, is unwinding: the per-greenlet answer
+/// to [`std::thread::panicking`], which counts the panics of every greenlet
+/// on the OS thread.
+///
+/// A waiter green saw start to unwind is; once std says no panic is in
+/// flight on the thread, none is (a record left by a panic the user caught
+/// is cleared here). Otherwise the unwind std counts belongs to this waiter
+/// only if no other waiter on the hub is recorded as unwinding (a panic
+/// that bypassed green's hook: a hook installed over it, `resume_unwind`).
+#[cold]
+pub(crate) fn is_unwinding(hub: &Hub, task: &Task) -> bool {
+    let mine = task.unwinding.load(Ordering::Relaxed);
+    if !std::thread::panicking() {
+        if mine != 0 {
+            task.unwinding.store(0, Ordering::Relaxed);
+            hub.unwinding.set(hub.unwinding.get().saturating_sub(1));
+        }
+        return false;
+    }
+    mine != 0 || hub.unwinding.get() == 0
 }
 
 /// The current waiter.
@@ -173,9 +227,25 @@ pub(crate) fn check_interrupt() {
 
 #[inline(always)]
 fn unwind_if_interrupted(task: &Task) {
-    if task.is_interrupted()
-        && let Some(payload) = task.take_interrupt()
-    {
+    if task.is_interrupted() {
+        deliver_interrupt(task);
+    }
+}
+
+/// Unwinds with `task`'s pending interrupt, unless it is unwinding already:
+/// a second unwind from a destructor that runs during an unwind would abort
+/// the process ("panic in a destructor during cleanup"), so the interrupt
+/// stays pending until the unwind is over (it is then delivered at the next
+/// blocking point, if the greenlet caught the first one and carries on).
+#[cold]
+#[inline(never)]
+fn deliver_interrupt(task: &Task) {
+    let hub = hub::hub();
+    if std::thread::panicking() && is_unwinding(hub, task) {
+        return;
+    }
+    if let Some(payload) = task.take_interrupt() {
+        begin_unwind(hub, task);
         panic::resume_unwind(payload);
     }
 }
@@ -218,7 +288,11 @@ fn park_raw(hub: &Hub, task: &Arc<Task>, deadline: Option<Instant>) {
         return;
     }
     let timer = deadline.map(|d| hub.add_timer(d, task.clone()));
-    hub.suspend_current();
+    if hub.in_hook.get() {
+        hub.wait_in_hook(task);
+    } else {
+        hub.suspend_current();
+    }
     if let Some(key) = timer {
         hub.cancel_timer(key);
     }

@@ -27,7 +27,6 @@
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -169,12 +168,12 @@ impl fmt::Debug for Timeout {
 /// kills and other timeouts' payloads keep unwinding.
 pub fn with_timeout<T, F: FnOnce() -> T>(dur: Duration, f: F) -> Result<T, Elapsed> {
     let t = Timeout::start(dur);
-    match panic::catch_unwind(AssertUnwindSafe(f)) {
+    match crate::thread::catch_unwind(f) {
         Ok(v) => Ok(v),
         Err(p) if t.is_mine(&*p) => Err(t.elapsed()),
         Err(p) => {
             drop(t);
-            panic::resume_unwind(p)
+            crate::thread::resume_unwind(p)
         }
     }
 }

@@ -5,16 +5,69 @@
 //! waiters hands the lock directly to the first one, and newcomers do not
 //! barge past queued waiters, so a waiter is never starved. The data lives
 //! in a `std::sync::Mutex` that is locked only by the green holder, so it
-//! is always free when taken (it never blocks the OS thread) and it gives
-//! std's own poisoning for free, without any `unsafe`.
+//! is always free when taken (it never blocks the OS thread), without any
+//! `unsafe`. Poisoning is green's own ([`PoisonFlag`]): std's poison flag
+//! asks `std::thread::panicking()`, which is per OS thread and so says
+//! `true` in every greenlet while one of them unwinds; green asks
+//! [`crate::thread::panicking`], per greenlet, and ignores std's flag.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
 use super::waiter::{self, WaitQueue, Waiter};
 use crate::sync::spin::SpinLock;
+
+/// A lock's poison flag, set when a guard is dropped by a greenlet that
+/// is unwinding (per greenlet: [`crate::thread::panicking`]); std's
+/// `poison::Flag`. Green locks keep their data in std locks and ignore
+/// the std lock's own flag, which follows the OS thread's panic count.
+#[derive(Debug, Default)]
+pub(crate) struct PoisonFlag(AtomicBool);
+
+impl PoisonFlag {
+    /// A clear flag.
+    pub(crate) const fn new() -> PoisonFlag {
+        PoisonFlag(AtomicBool::new(false))
+    }
+
+    /// Whether the flag is set.
+    #[inline]
+    pub(crate) fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Clears the flag.
+    pub(crate) fn clear(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether the caller is unwinding as it takes a guard (a guard taken
+    /// during an unwind does not poison when that unwind drops it).
+    #[inline]
+    pub(crate) fn guard(&self) -> bool {
+        crate::thread::panicking()
+    }
+
+    /// Poisons if the guard's owner started unwinding while it held it.
+    #[inline]
+    pub(crate) fn done(&self, panicking_at_guard: bool) {
+        if !panicking_at_guard && crate::thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// `Ok(t)`, or `Err` holding `t` if the flag is set.
+    #[inline]
+    pub(crate) fn result<G>(&self, t: G) -> LockResult<G> {
+        if self.get() {
+            Err(PoisonError::new(t))
+        } else {
+            Ok(t)
+        }
+    }
+}
 
 const LOCKED: u8 = 1;
 /// Set while waiters may be queued: the fast paths step aside.
@@ -145,6 +198,7 @@ impl RawMutex {
 /// ```
 pub struct Mutex<T: ?Sized> {
     raw: RawMutex,
+    poison: PoisonFlag,
     data: std::sync::Mutex<T>,
 }
 
@@ -162,6 +216,8 @@ pub struct Mutex<T: ?Sized> {
 pub struct MutexGuard<'a, T: ?Sized> {
     lock: &'a Mutex<T>,
     inner: Option<std::sync::MutexGuard<'a, T>>,
+    /// Whether the holder was unwinding when it took the lock.
+    panicking: bool,
 }
 
 impl<T> Mutex<T> {
@@ -169,6 +225,7 @@ impl<T> Mutex<T> {
     pub const fn new(t: T) -> Mutex<T> {
         Mutex {
             raw: RawMutex::new(),
+            poison: PoisonFlag::new(),
             data: std::sync::Mutex::new(t),
         }
     }
@@ -179,25 +236,29 @@ impl<T> Mutex<T> {
     ///
     /// If the mutex is poisoned; the error holds the data.
     pub fn into_inner(self) -> LockResult<T> {
-        self.data.into_inner()
+        let t = self
+            .data
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.poison.result(t)
     }
 }
 
 impl<T: ?Sized> Mutex<T> {
     fn guard(&self) -> LockResult<MutexGuard<'_, T>> {
-        match self.data.try_lock() {
-            Ok(g) => Ok(MutexGuard {
-                lock: self,
-                inner: Some(g),
-            }),
-            Err(TryLockError::Poisoned(p)) => Err(PoisonError::new(MutexGuard {
-                lock: self,
-                inner: Some(p.into_inner()),
-            })),
+        let inner = match self.data.try_lock() {
+            Ok(g) => g,
+            // std's flag (it follows the OS thread's panic count): ignored.
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => {
                 unreachable!("green::sync::Mutex: data locked without the green lock")
             }
-        }
+        };
+        self.poison.result(MutexGuard {
+            lock: self,
+            inner: Some(inner),
+            panicking: self.poison.guard(),
+        })
     }
 
     /// Acquires the mutex, parking the current greenlet until it is free.
@@ -226,12 +287,12 @@ impl<T: ?Sized> Mutex<T> {
 
     /// Whether a holder panicked.
     pub fn is_poisoned(&self) -> bool {
-        self.data.is_poisoned()
+        self.poison.get()
     }
 
     /// Clears the poisoned state.
     pub fn clear_poison(&self) {
-        self.data.clear_poison();
+        self.poison.clear();
     }
 
     /// A mutable reference to the data; no locking is needed.
@@ -240,7 +301,8 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// If the mutex is poisoned; the error holds the reference.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
-        self.data.get_mut()
+        let t = self.data.get_mut().unwrap_or_else(PoisonError::into_inner);
+        self.poison.result(t)
     }
 }
 
@@ -294,7 +356,8 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        // The std guard first (it poisons if panicking), then the green lock.
+        // Poison (per greenlet), release the data, then the green lock.
+        self.lock.poison.done(self.panicking);
         drop(self.inner.take());
         self.lock.raw.unlock();
     }

@@ -6,14 +6,15 @@
 //! (`id`, `name`, `unpark`), [`ThreadId`], [`current`], [`sleep`],
 //! [`yield_now`], [`park`], [`park_timeout`], [`scope`] with [`Scope`] and
 //! [`ScopedJoinHandle`], [`LocalKey`] and [`AccessError`] (greenlet-local
-//! storage, made by [`thread_local!`](crate::thread_local)).
+//! storage, made by [`thread_local!`](crate::thread_local)), [`panicking`]
+//! (per greenlet: std's answer is per OS thread, shared by its greenlets).
 //!
 //! **Adds** (gevent's names): [`spawn_local`] (no `Send` bound; the
 //! greenlet stays on this hub), [`spawn_later`], [`JoinHandle::kill`] with
 //! its payload [`GreenletExit`] and [`is_greenlet_exit`].
 //!
 //! **Re-exports** from std unchanged: [`available_parallelism`],
-//! [`panicking`], [`Result`].
+//! [`Result`].
 //!
 //! A greenlet runs on the hub of the OS thread that spawned it (or, with
 //! several hubs, [`runtime::Builder::workers`], on the hub `spawn` placed
@@ -33,7 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-pub use std::thread::{Result, available_parallelism, panicking};
+pub use std::thread::{Result, available_parallelism};
 
 use crate::hub::{self, Remote, RemoteSpawn, Start};
 pub use crate::local::{AccessError, LocalKey};
@@ -92,6 +93,63 @@ impl ThreadId {
 pub fn current() -> Thread {
     Thread {
         task: task::current(),
+    }
+}
+
+/// Whether the current greenlet (or root context) is unwinding because of a
+/// panic, a kill or a timeout; mirrors [`std::thread::panicking`].
+///
+/// std keeps one panic count per OS thread, which every greenlet on it
+/// shares: while greenlet A is parked in a destructor during its unwind,
+/// `std::thread::panicking()` is `true` in greenlet B as well. This
+/// function answers for the caller alone (green's `Mutex` poisons with it).
+/// It recognises the unwinds that start in green's panic hook or at a green
+/// blocking point (kill, timeout); a panic that bypasses green's hook (a
+/// hook installed after the runtime started, or `resume_unwind`) is
+/// attributed by elimination: to the caller if no other greenlet on its hub
+/// is known to be unwinding.
+#[inline]
+pub fn panicking() -> bool {
+    if !std::thread::panicking() {
+        return false;
+    }
+    match hub::try_hub() {
+        Some(hub) => task::is_unwinding(hub, hub.current_task()),
+        None => true,
+    }
+}
+
+/// `catch_unwind` that records, for [`panicking`], that the current waiter
+/// stopped unwinding when it catches a payload.
+pub(crate) fn catch_unwind<R>(f: impl FnOnce() -> R) -> Result<R> {
+    let r = panic::catch_unwind(AssertUnwindSafe(f));
+    if r.is_err()
+        && let Some(hub) = hub::try_hub()
+    {
+        task::end_unwind(hub, hub.current_task());
+    }
+    r
+}
+
+/// `resume_unwind` that records, for [`panicking`], that the current waiter
+/// unwinds (no hook runs for it).
+pub(crate) fn resume_unwind(payload: Box<dyn Any + Send>) -> ! {
+    if let Some(hub) = hub::try_hub() {
+        task::begin_unwind(hub, hub.current_task());
+    }
+    panic::resume_unwind(payload)
+}
+
+/// Panics as std's `join` does on a thread's own handle (EDEADLK) if
+/// `task` is the caller.
+fn check_self_join(task: &Arc<Task>) {
+    if let Some(hub) = hub::try_hub()
+        && Arc::ptr_eq(hub.current_task(), task)
+    {
+        panic!(
+            "failed to join thread: {}",
+            io::Error::from_raw_os_error(libc::EDEADLK)
+        );
     }
 }
 
@@ -284,7 +342,13 @@ impl<T> JoinHandle<T> {
     /// Waits for the greenlet to finish, running others meanwhile, and
     /// returns its result, or `Err` with the panic payload (a
     /// [`GreenletExit`] if it was killed).
+    ///
+    /// # Panics
+    ///
+    /// As std's, when a greenlet joins its own handle: "failed to join
+    /// thread: Resource deadlock avoided (os error 35)".
     pub fn join(self) -> Result<T> {
+        check_self_join(&self.thread.task);
         self.packet.join()
     }
 
@@ -361,9 +425,22 @@ impl Builder {
     }
 
     /// Names the greenlet (shown in panic and stack overflow messages).
+    ///
+    /// As with std, a name containing a nul byte makes the spawn panic.
     pub fn name(mut self, name: String) -> Builder {
         self.name = Some(name);
         self
+    }
+
+    /// The name for the new greenlet; panics, with std's message, on an
+    /// interior nul byte (std cannot pass such a name to the OS).
+    fn take_name(&mut self) -> Option<Box<str>> {
+        let name = self.name.take()?;
+        if name.contains('\0') {
+            let _ = std::ffi::CString::new(name.as_bytes())
+                .expect("thread name may not contain interior null bytes");
+        }
+        Some(name.into_boxed_str())
     }
 
     /// The greenlet's usable stack size in bytes (rounded up to whole pages,
@@ -382,11 +459,13 @@ impl Builder {
     ///
     /// When no stack can be mapped: the error names the limit that ran out
     /// (`vm.max_map_count` or memory) and how to raise it.
-    pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    pub fn spawn<F, T>(mut self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let name = self.take_name();
+        self.name = name.map(String::from);
         match runtime::place() {
             Some(target) => Ok(self.spawn_remote(target, f)),
             None => self.spawn_static(f),
@@ -395,7 +474,7 @@ impl Builder {
 
     /// Hands a new greenlet to another hub of the runtime. A failure to get
     /// its stack there is reported by its `join`.
-    fn spawn_remote<F, T>(self, target: Arc<Remote>, f: F) -> JoinHandle<T>
+    fn spawn_remote<F, T>(mut self, target: Arc<Remote>, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -405,7 +484,7 @@ impl Builder {
             f,
             packet: packet.clone(),
         });
-        let name = self.name.map(String::into_boxed_str);
+        let name = self.take_name();
         let task = Arc::new(Task::new(target.clone(), PENDING, name));
         target.push_spawn(RemoteSpawn {
             task: task.clone(),
@@ -435,7 +514,7 @@ impl Builder {
     ///
     /// As std's: the caller must make sure the greenlet finishes (is
     /// joined) before anything `f` or its result borrows is dropped.
-    pub unsafe fn spawn_unchecked<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    pub unsafe fn spawn_unchecked<F, T>(mut self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send,
         T: Send,
@@ -451,8 +530,7 @@ impl Builder {
         // SAFETY: the packet's lifetime parameter only marks borrows, which
         // the same contract covers.
         let packet: Arc<Packet<'static, T>> = unsafe { std::mem::transmute(packet) };
-        let task =
-            hub::hub().spawn(self.name.map(String::into_boxed_str), self.stack_size, main)?;
+        let task = hub::hub().spawn(self.take_name(), self.stack_size, main)?;
         Ok(JoinHandle {
             packet,
             thread: Thread { task },
@@ -462,7 +540,7 @@ impl Builder {
     /// Spawns a scoped greenlet; mirrors
     /// [`std::thread::Builder::spawn_scoped`].
     pub fn spawn_scoped<'scope, 'env, F, T>(
-        self,
+        mut self,
         scope: &'scope Scope<'scope, 'env>,
         f: F,
     ) -> io::Result<ScopedJoinHandle<'scope, T>>
@@ -481,7 +559,7 @@ impl Builder {
         // reaches zero only then, and that wait cannot be interrupted), so
         // nothing borrowed for 'scope is used after 'scope ends.
         let main: Box<dyn Start + 'static> = unsafe { std::mem::transmute(main) };
-        match hub::hub().spawn(self.name.map(String::into_boxed_str), self.stack_size, main) {
+        match hub::hub().spawn(self.take_name(), self.stack_size, main) {
             Ok(task) => Ok(ScopedJoinHandle {
                 packet,
                 thread: Thread { task },
@@ -495,7 +573,7 @@ impl Builder {
         }
     }
 
-    fn spawn_static<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    fn spawn_static<F, T>(mut self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
@@ -505,8 +583,7 @@ impl Builder {
             f,
             packet: packet.clone(),
         });
-        let task =
-            hub::hub().spawn(self.name.map(String::into_boxed_str), self.stack_size, main)?;
+        let task = hub::hub().spawn(self.take_name(), self.stack_size, main)?;
         Ok(JoinHandle {
             packet,
             thread: Thread { task },
@@ -536,7 +613,7 @@ fn run_links(links: Vec<Box<dyn FnOnce() + Send>>) {
 }
 
 fn run_link(f: impl FnOnce()) {
-    let _ = panic::catch_unwind(AssertUnwindSafe(f));
+    let _ = catch_unwind(f);
 }
 
 /// The body of a greenlet: run `f`, catching its panic, and hand the result
@@ -553,11 +630,11 @@ where
 {
     fn run(self: Box<Self>) {
         let GreenletMain { f, packet } = *self;
-        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let result = catch_unwind(|| {
             // Killed before it started: never run `f`.
             task::check_interrupt();
             f()
-        }));
+        });
         packet.complete(result);
     }
 
@@ -655,8 +732,9 @@ pub struct ScopedJoinHandle<'scope, T> {
 
 impl<T> ScopedJoinHandle<'_, T> {
     /// Waits for the greenlet and returns its result (see
-    /// [`JoinHandle::join`]).
+    /// [`JoinHandle::join`], including its panic on a self-join).
     pub fn join(self) -> Result<T> {
+        check_self_join(&self.thread.task);
         self.packet.join()
     }
 
@@ -714,12 +792,12 @@ where
         scope: PhantomData,
         env: PhantomData,
     };
-    let result = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
+    let result = catch_unwind(|| f(&scope));
     while scope.data.running.load(Ordering::Acquire) != 0 {
         task::park_uninterruptible();
     }
     match result {
-        Err(e) => panic::resume_unwind(e),
+        Err(e) => resume_unwind(e),
         Ok(_) if scope.data.a_greenlet_panicked.load(Ordering::Relaxed) => {
             panic!("a scoped thread panicked")
         }
@@ -734,14 +812,25 @@ pub(crate) fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
+            let hub = hub::try_hub();
+            if let Some(hub) = hub {
+                // The running waiter starts to unwind (for `panicking`).
+                task::begin_unwind(hub, hub.current_task());
+            }
             if info.payload().is::<GreenletExit>() {
                 return;
             }
-            let Some(hub) = hub::try_hub() else {
+            let Some(hub) = hub else {
                 return previous(info);
             };
             if hub.in_root() {
-                return previous(info);
+                // std's hook state is per OS thread: a greenlet that ran
+                // while this hook waited and panicked would abort the
+                // process, so a wait in the hook blocks the thread instead.
+                let outer = hub.in_hook.replace(true);
+                previous(info);
+                hub.in_hook.set(outer);
+                return;
             }
             let task = hub.current_task();
             let name = task.name.as_deref().unwrap_or("<unnamed>");

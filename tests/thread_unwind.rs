@@ -1,0 +1,231 @@
+//! Unwinding greenlets: a second interrupt during an unwind stays pending
+//! (no abort), panic state is per greenlet (`panicking`, Mutex poisoning),
+//! a panic hook that waits does not let another greenlet panic inside it,
+//! a self-join panics as std's does, and a name with a nul byte is refused
+//! as std refuses it. The cases that used to abort run in a child process
+//! (this test binary re-run with an environment variable naming the case).
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use green::sync::Mutex;
+use green::sync::mpsc;
+use green::thread;
+use green::timeout::Timeout;
+
+const CHILD: &str = "GREEN_UNWIND_CASE";
+
+/// Runs `case` in a child process, killing it after `limit`; returns
+/// (success, stdout, stderr).
+fn run_child(case: &str, limit: Duration) -> (bool, String, String) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
+        .env(CHILD, case)
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = child.wait_with_output().unwrap();
+    (
+        status.is_some_and(|s| s.success()),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A value whose destructor makes a green blocking call.
+struct SleepOnDrop(Duration);
+impl Drop for SleepOnDrop {
+    fn drop(&mut self) {
+        thread::sleep(self.0);
+    }
+}
+
+/// Entry of the child process; does nothing in a normal test run.
+#[test]
+fn child_entry() {
+    match std::env::var(CHILD).as_deref() {
+        Ok("kill-twice") => {
+            let h = thread::spawn(|| {
+                let _d = SleepOnDrop(Duration::from_millis(50));
+                thread::sleep(Duration::from_secs(3600));
+            });
+            thread::sleep(Duration::from_millis(10));
+            h.kill();
+            thread::sleep(Duration::from_millis(10));
+            // The greenlet is parked in its destructor, unwinding.
+            h.kill();
+            let err = h.join().unwrap_err();
+            assert!(thread::is_greenlet_exit(&*err));
+            println!("survived");
+        }
+        Ok("timeout-panic") => {
+            let h = thread::spawn(|| {
+                let _t = Timeout::start(Duration::from_millis(10));
+                let _d = SleepOnDrop(Duration::from_millis(50));
+                panic!("boom");
+            });
+            let err = h.join().unwrap_err();
+            assert_eq!(err.downcast_ref::<&str>(), Some(&"boom"));
+            println!("survived");
+        }
+        Ok("hook-waits") => {
+            // A user hook installed before the runtime; green's hook calls
+            // it for panics on the root context.
+            std::panic::set_hook(Box::new(|_| thread::sleep(Duration::from_millis(20))));
+            let h = thread::spawn(|| panic!("in a greenlet"));
+            // The root panics while the greenlet is ready: the hook's sleep
+            // must not run it (its panic would be inside std's hook).
+            let r = std::panic::catch_unwind(|| panic!("on the root"));
+            assert!(r.is_err());
+            assert!(h.join().is_err());
+            println!("survived");
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn a_second_kill_during_an_unwind_stays_pending() {
+    let (ok, out, err) = run_child("kill-twice", Duration::from_secs(30));
+    assert!(
+        ok && out.contains("survived"),
+        "stdout: {out}\nstderr: {err}"
+    );
+}
+
+#[test]
+fn a_timeout_during_a_panic_unwind_stays_pending() {
+    let (ok, out, err) = run_child("timeout-panic", Duration::from_secs(30));
+    assert!(
+        ok && out.contains("survived"),
+        "stdout: {out}\nstderr: {err}"
+    );
+}
+
+#[test]
+fn a_hook_that_waits_does_not_run_a_panicking_greenlet() {
+    let (ok, out, err) = run_child("hook-waits", Duration::from_secs(30));
+    assert!(
+        ok && out.contains("survived"),
+        "stdout: {out}\nstderr: {err}"
+    );
+}
+
+#[test]
+fn panicking_and_poisoning_are_per_greenlet() {
+    let m = Arc::new(Mutex::new(0));
+    let in_drop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel::<()>();
+    struct WaitOnDrop(mpsc::Receiver<()>, Arc<AtomicBool>);
+    impl Drop for WaitOnDrop {
+        fn drop(&mut self) {
+            assert!(thread::panicking());
+            self.1.store(true, Ordering::SeqCst);
+            let _ = self.0.recv();
+            assert!(thread::panicking());
+        }
+    }
+    let flag = in_drop.clone();
+    let a = thread::spawn(move || {
+        let _w = WaitOnDrop(rx, flag);
+        panic!("A unwinds");
+    });
+    while !in_drop.load(Ordering::SeqCst) {
+        thread::yield_now();
+    }
+    let m2 = m.clone();
+    let b = thread::spawn(move || {
+        // A's unwind is on this OS thread, not on this greenlet.
+        let std_says = std::thread::panicking();
+        let green_says = thread::panicking();
+        let g = m2.lock().unwrap();
+        drop(g);
+        (std_says, green_says)
+    });
+    let (std_says, green_says) = b.join().unwrap();
+    assert!(std_says, "std's panic count is per OS thread");
+    assert!(
+        !green_says,
+        "green::thread::panicking leaked from another greenlet"
+    );
+    assert!(!m.is_poisoned(), "an ordinary unlock poisoned the mutex");
+    tx.send(()).unwrap();
+    assert!(a.join().is_err());
+    // A panic while holding the lock still poisons it.
+    let m3 = m.clone();
+    let c = thread::spawn(move || {
+        let _g = m3.lock().unwrap();
+        panic!("holder panics");
+    });
+    assert!(c.join().is_err());
+    assert!(m.is_poisoned());
+    m.clear_poison();
+    assert!(m.lock().is_ok());
+}
+
+#[test]
+fn joining_its_own_handle_panics_as_std() {
+    let (tx, rx) = mpsc::channel::<thread::JoinHandle<()>>();
+    let (rtx, rrx) = mpsc::channel::<Option<String>>();
+    let h = thread::spawn(move || {
+        let me = rx.recv().unwrap();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| me.join()));
+        let msg = r.err().and_then(|e| e.downcast_ref::<String>().cloned());
+        rtx.send(msg).unwrap();
+    });
+    // Handing the greenlet its own handle: keep a second way to wait.
+    let done = h.thread().clone();
+    tx.send(h).unwrap();
+    let msg = rrx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the self-join parked forever");
+    assert_eq!(
+        msg.as_deref(),
+        Some("failed to join thread: Resource deadlock avoided (os error 35)")
+    );
+    drop(done);
+}
+
+#[test]
+fn a_name_with_a_nul_byte_panics_at_spawn_as_std() {
+    let std_msg = std::panic::catch_unwind(|| {
+        std::thread::Builder::new()
+            .name("a\0b".into())
+            .spawn(|| ())
+            .map(|h| h.join())
+    })
+    .unwrap_err();
+    let green_msg = std::panic::catch_unwind(|| {
+        thread::Builder::new()
+            .name("a\0b".into())
+            .spawn(|| ())
+            .map(|h| h.join())
+    })
+    .expect_err("green accepted a name with a nul byte");
+    assert_eq!(
+        green_msg.downcast_ref::<String>(),
+        std_msg.downcast_ref::<String>()
+    );
+    assert!(
+        green_msg
+            .downcast_ref::<String>()
+            .unwrap()
+            .starts_with("thread name may not contain interior null bytes")
+    );
+}
