@@ -39,10 +39,7 @@ pub(crate) const HOT_STACKS: usize = 1024;
 /// `[HOT_STACKS, 1 048 576]`. Pooled stacks are reused before any new one
 /// is mapped, so they never keep this hub from reaching the limit.
 fn pooled_stacks() -> usize {
-    let limit = std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok())
-        .unwrap_or(65_530);
+    let limit = max_map_count().unwrap_or(65_530);
     (limit / 4).clamp(HOT_STACKS, 1 << 20)
 }
 /// Size of the guard region below every stack.
@@ -161,7 +158,133 @@ unsafe impl Stack for GreenStack {
     }
 }
 
+/// How long a count of the process's memory maps is reused. Counting
+/// reads all of `/proc/self/maps` (some 27 ms at 65 000 maps), and at the
+/// limit every spawn fails in turn: one count serves the whole burst.
+const MAP_COUNT_TTL: Duration = Duration::from_millis(250);
+
+/// Maps counted at most [`MAP_COUNT_TTL`] ago, with when.
+static MAP_COUNT: std::sync::Mutex<Option<(Instant, usize)>> = std::sync::Mutex::new(None);
+
+/// Counts the lines of `/proc/self/maps` without allocating (at the map
+/// limit, growing a buffer may itself fail: large allocations are maps).
+fn count_maps() -> Option<usize> {
+    use std::io::Read;
+    let mut f = std::fs::File::open("/proc/self/maps").ok()?;
+    let mut buf = [0u8; 2048];
+    let mut lines = 0;
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => return Some(lines),
+            Ok(n) => lines += buf[..n].iter().filter(|&&b| b == b'\n').count(),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// The number of memory maps in use, counted at most once per
+/// [`MAP_COUNT_TTL`] (a failing burst shares one count).
+fn maps_in_use() -> Option<usize> {
+    let now = Instant::now();
+    let mut cached = MAP_COUNT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((at, n)) = *cached
+        && now.saturating_duration_since(at) < MAP_COUNT_TTL
+    {
+        return Some(n);
+    }
+    let n = count_maps()?;
+    *cached = Some((now, n));
+    Some(n)
+}
+
+/// The first whitespace-separated number in a short `/proc` file, read
+/// without allocating.
+fn read_number(path: &str) -> Option<usize> {
+    use std::io::Read;
+    let mut buf = [0u8; 128];
+    let n = std::fs::File::open(path).ok()?.read(&mut buf).ok()?;
+    std::str::from_utf8(&buf[..n])
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `vm.max_map_count` (a short read).
+fn max_map_count() -> Option<usize> {
+    read_number("/proc/sys/vm/max_map_count")
+}
+
+/// The address-space limit (`ulimit -v`, RLIMIT_AS) in bytes, if one is
+/// set.
+fn address_space_limit() -> Option<usize> {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the limit into the struct we pass.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut rl) };
+    (rc == 0 && rl.rlim_cur != libc::RLIM_INFINITY)
+        .then(|| usize::try_from(rl.rlim_cur).unwrap_or(usize::MAX))
+}
+
+/// The process's virtual size in bytes (`/proc/self/statm`, a short read).
+fn virtual_size() -> Option<usize> {
+    Some(read_number("/proc/self/statm")? * page_size())
+}
+
+/// Maps within this many of `vm.max_map_count` count as "at the limit":
+/// other threads map and unmap (malloc arenas, other hubs' stacks) between
+/// the failure and the count, and the count may be up to
+/// [`MAP_COUNT_TTL`] old.
+fn map_margin(limit: usize) -> usize {
+    (limit / 64).max(256)
+}
+
+/// What made a map fail with `ENOMEM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// `vm.max_map_count`: maps in use and the limit.
+    MapCount(usize, usize),
+    /// RLIMIT_AS (`ulimit -v`): virtual size and the limit, in bytes.
+    AddressSpace(usize, usize),
+    /// Neither is near: memory itself (overcommit accounting).
+    Memory,
+}
+
+/// Decides why a map of `len` bytes failed with `ENOMEM`, from the map
+/// count (`None`: it could not be read) and the limits. A map count that
+/// cannot be read at all counts as at the limit: reading it fails when the
+/// process cannot make one more map.
+fn cause(
+    used: Option<usize>,
+    map_limit: Option<usize>,
+    vsize: Option<usize>,
+    as_limit: Option<usize>,
+    len: usize,
+) -> Cause {
+    if let Some(limit) = map_limit {
+        match used {
+            Some(used) if used + map_margin(limit) >= limit => return Cause::MapCount(used, limit),
+            None => return Cause::MapCount(limit, limit),
+            Some(_) => {}
+        }
+    }
+    if let (Some(vsize), Some(as_limit)) = (vsize, as_limit)
+        && vsize.saturating_add(len) >= as_limit.saturating_sub(as_limit / 64)
+    {
+        return Cause::AddressSpace(vsize, as_limit);
+    }
+    Cause::Memory
+}
+
 /// Turns a failed mmap/mprotect into an error that says what ran out.
+///
+/// Cheap on the failure path: at the limit every spawn fails, so the map
+/// count is shared by a burst of failures ([`maps_in_use`]) and everything
+/// else is a short read or a system call.
 fn map_error(err: io::Error, size: usize) -> io::Error {
     if err.raw_os_error() != Some(libc::ENOMEM) {
         return io::Error::new(
@@ -169,31 +292,34 @@ fn map_error(err: io::Error, size: usize) -> io::Error {
             format!("failed to map a greenlet stack of {size} bytes: {err}"),
         );
     }
-    let limit = std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok());
-    let used = std::fs::read_to_string("/proc/self/maps")
-        .map(|s| s.lines().count())
-        .ok();
-    match (limit, used) {
-        (Some(limit), Some(used)) if used + 16 >= limit => io::Error::new(
-            io::ErrorKind::OutOfMemory,
-            format!(
-                "failed to map a greenlet stack: the process uses {used} memory maps and the \
-                 kernel's limit vm.max_map_count is {limit}; each live greenlet takes 2 maps. \
-                 Raise the limit (as root: `sysctl -w vm.max_map_count=2100000`) or run fewer \
-                 greenlets at once"
-            ),
+    let len = size + GUARD_SIZE;
+    let as_limit = address_space_limit();
+    let vsize = if as_limit.is_some() {
+        virtual_size()
+    } else {
+        None
+    };
+    let msg = match cause(maps_in_use(), max_map_count(), vsize, as_limit, len) {
+        Cause::MapCount(used, limit) => format!(
+            "failed to map a greenlet stack: the process uses {used} memory maps and the \
+             kernel's limit vm.max_map_count is {limit}; each live greenlet takes 2 maps. \
+             Raise the limit (as root: `sysctl -w vm.max_map_count=2100000`) or run fewer \
+             greenlets at once"
         ),
-        _ => io::Error::new(
-            io::ErrorKind::OutOfMemory,
-            format!(
-                "failed to map a greenlet stack of {size} bytes: out of memory ({err}); lower \
-                 the stack size (`Builder::stack_size`) or raise the address-space limit \
-                 (`ulimit -v`)"
-            ),
+        Cause::AddressSpace(vsize, limit) => format!(
+            "failed to map a greenlet stack of {size} bytes: the process's address space \
+             ({} MiB) is at its limit (`ulimit -v`, RLIMIT_AS: {} MiB); raise the limit or \
+             lower the stack size (`Builder::stack_size`)",
+            vsize >> 20,
+            limit >> 20,
         ),
-    }
+        Cause::Memory => format!(
+            "failed to map a greenlet stack of {size} bytes: out of memory ({err}); lower \
+             the stack size (`Builder::stack_size`) or run fewer greenlets at once (with \
+             `vm.overcommit_memory=2`, every stack counts in full against the commit limit)"
+        ),
+    };
+    io::Error::new(io::ErrorKind::OutOfMemory, msg)
 }
 
 /// How often the pool hands back the pages of stacks that stayed unused.
@@ -382,5 +508,66 @@ mod tests {
         assert_eq!(pool.released, 5);
         assert_eq!(pool.mapped(), HOT_STACKS + 10);
         drop(taken);
+    }
+
+    #[test]
+    fn enomem_blames_the_limit_that_is_near() {
+        const GIB: usize = 1 << 30;
+        // At the map limit: vm.max_map_count, whatever RLIMIT_AS says.
+        assert_eq!(
+            cause(Some(65_531), Some(65_530), Some(GIB), Some(GIB), 1),
+            Cause::MapCount(65_531, 65_530)
+        );
+        // Near it (other threads unmapped a few since the failure).
+        assert_eq!(
+            cause(Some(65_000), Some(65_530), None, None, 1),
+            Cause::MapCount(65_000, 65_530)
+        );
+        // The maps could not be counted: that itself takes a map.
+        assert_eq!(
+            cause(None, Some(65_530), None, None, 1),
+            Cause::MapCount(65_530, 65_530)
+        );
+        // Far from it: RLIMIT_AS only when set and near.
+        assert_eq!(
+            cause(
+                Some(100),
+                Some(65_530),
+                Some(GIB),
+                Some(GIB + 4096),
+                64 * 1024
+            ),
+            Cause::AddressSpace(GIB, GIB + 4096)
+        );
+        assert_eq!(
+            cause(
+                Some(100),
+                Some(65_530),
+                Some(GIB),
+                Some(64 * GIB),
+                64 * 1024
+            ),
+            Cause::Memory
+        );
+        assert_eq!(
+            cause(Some(100), Some(65_530), None, None, 64 * 1024),
+            Cause::Memory
+        );
+    }
+
+    #[test]
+    fn map_count_is_shared_by_a_burst() {
+        let n = count_maps().unwrap();
+        assert!(n > 10, "{n}");
+        let first = maps_in_use().unwrap();
+        let t0 = Instant::now();
+        for _ in 0..1000 {
+            assert_eq!(maps_in_use(), Some(first));
+            if t0.elapsed() >= MAP_COUNT_TTL / 2 {
+                break;
+            }
+        }
+        let err = map_error(io::Error::from_raw_os_error(libc::ENOMEM), 64 * 1024);
+        assert_eq!(err.kind(), io::ErrorKind::OutOfMemory);
     }
 }
