@@ -208,6 +208,13 @@ pub(crate) struct Greenlet {
     slot: usize,
 }
 
+/// Whether this is the process's main thread (whose thread-local
+/// destructors run only as the process exits).
+fn is_main_thread() -> bool {
+    // SAFETY: gettid and getpid have no preconditions.
+    unsafe { libc::gettid() == libc::getpid() }
+}
+
 /// Drops every greenlet-local value of `locals`, in rounds: a destructor
 /// that touches another key creates a value that the next round drops. A
 /// destructor that keeps creating values is cut off after
@@ -219,7 +226,7 @@ fn drop_locals(locals: &Locals) {
         if values.is_empty() {
             return;
         }
-        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(values)));
+        let _ = crate::thread::catch_unwind(move || drop(values));
     }
     std::mem::forget(locals.take());
 }
@@ -895,12 +902,16 @@ impl Hub {
     /// spawned meanwhile are killed too), so their destructors run, their
     /// joiners get `Err(GreenletExit)` and their stacks return to the pool.
     /// Then the root context's greenlet-local values are dropped.
+    ///
+    /// On the main thread these destructors run inside `exit` (the process
+    /// ends as `main` returns): there the greenlets are left as they are,
+    /// as std leaves its other threads when `main` returns.
     fn shut_down(&self) {
         self.in_hook.set(false);
         if self.remote.pending.load(Ordering::Acquire) {
             self.drain_remote();
         }
-        if self.live.get() > 0 {
+        if self.live.get() > 0 && !is_main_thread() {
             let root = self.root.clone();
             let deadline = Instant::now() + TEARDOWN_GRACE;
             let timer = self.add_timer(deadline, root.clone());

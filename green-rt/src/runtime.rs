@@ -193,7 +193,8 @@ impl Builder {
     ///
     /// When `f` returns, greenlets on this thread's hub are left as they
     /// are (they run at the thread's next green blocking call, and are
-    /// killed when the thread exits). The worker threads are stopped and
+    /// killed when the thread exits, unless it is the main thread, whose
+    /// exit ends the process). The worker threads are stopped and
     /// `run` waits for them to end: the greenlets still on a worker hub are
     /// killed there, as on any exiting thread — they unwind from their
     /// blocking point with [`GreenletExit`](crate::thread::GreenletExit),
