@@ -1,0 +1,812 @@
+//! One connection: read a request head, call the handler, write the
+//! response, and again while the connection is kept alive.
+//!
+//! Responses go into a write buffer that is sent when the connection is
+//! about to wait for more input (or the buffer is large), so the responses
+//! to pipelined requests leave in one write.
+
+use std::io::{self, Read, Write};
+use std::mem::MaybeUninit;
+use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use ::http::header::{self, HeaderName};
+use ::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+
+use super::body::{Body, Kind};
+use super::inbound::{Chunk, Decoder, Failure, Inbound, lock_inbound};
+use super::{App, Tracker, date};
+use crate::net::TcpStream;
+use crate::sync::Mutex;
+use crate::thread;
+
+/// Initial size of a connection's read buffer.
+const READ_BUF: usize = 8 * 1024;
+/// The write buffer is sent once it holds this much.
+const FLUSH_AT: usize = 64 * 1024;
+/// Unread request body the server reads and drops to keep a connection.
+const DRAIN_LIMIT: u64 = 256 * 1024;
+/// Headers parsed into a stack array; more go to the heap.
+const STACK_HEADERS: usize = 128;
+/// After an error answer, how long the server reads and drops what the
+/// client still sends (so the client sees the answer, not a reset).
+const LINGER: Duration = Duration::from_millis(500);
+const LINGER_BYTES: usize = 1 << 20;
+
+/// The peer's address, in each request's extensions (WSGI's
+/// `REMOTE_ADDR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteAddr(pub SocketAddr);
+
+/// A parsed request head.
+struct Head {
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+    decoder: Decoder,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+// Moved once per request; boxing the head would cost an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Next {
+    Request(Head),
+    /// Close without an answer (EOF, idle timeout, stopping, I/O error).
+    Close,
+    /// Answer with this status and close.
+    Reject(StatusCode),
+}
+
+struct Conn<'a> {
+    app: &'a App,
+    peer: SocketAddr,
+    stream: TcpStream,
+    inbound: Arc<Mutex<Inbound>>,
+    wbuf: Vec<u8>,
+    /// Times the write buffer was sent (to know whether a response has
+    /// started leaving).
+    flushes: u64,
+    idle: Arc<AtomicBool>,
+    served: u64,
+}
+
+struct Untrack<'a>(&'a Tracker, u64);
+
+impl Drop for Untrack<'_> {
+    fn drop(&mut self) {
+        self.0.remove(self.1);
+    }
+}
+
+/// Serves one connection until it closes.
+pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_write_timeout(Some(app.config.write_timeout));
+    let idle = Arc::new(AtomicBool::new(false));
+    let Some(id) = app.tracker.add(&stream, &idle) else {
+        return;
+    };
+    let _untrack = Untrack(&app.tracker, id);
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let mut conn = Conn {
+        app,
+        peer,
+        stream,
+        inbound: Arc::new(Mutex::new(Inbound::new(read_half, READ_BUF))),
+        wbuf: Vec::with_capacity(4096),
+        flushes: 0,
+        idle,
+        served: 0,
+    };
+    conn.run();
+}
+
+impl Conn<'_> {
+    fn run(&mut self) {
+        loop {
+            match self.read_head() {
+                Next::Request(head) => {
+                    if !self.handle(head) {
+                        break;
+                    }
+                    self.served += 1;
+                }
+                Next::Close => break,
+                Next::Reject(status) => {
+                    self.reject(status);
+                    return;
+                }
+            }
+        }
+        let _ = self.flush();
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        flush(&self.stream, &mut self.wbuf, &mut self.flushes)
+    }
+
+    /// Reads until a whole request head is buffered, and parses it.
+    fn read_head(&mut self) -> Next {
+        let app = self.app;
+        let cfg = &app.config;
+        let conn = self.inbound.clone();
+        let mut inb = lock_inbound(&conn);
+        let mut deadline: Option<Instant> = None;
+        loop {
+            // Empty lines before a request are ignored (RFC 9112, 2.2).
+            let skip = inb
+                .buffered()
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            inb.pos += skip;
+            if inb.pos < inb.end {
+                if deadline.is_none() {
+                    deadline = Some(Instant::now() + cfg.header_read_timeout);
+                }
+                match parse(inb.buffered(), cfg.max_headers) {
+                    Ok(Some((head, len))) => {
+                        inb.pos += len;
+                        return head;
+                    }
+                    Ok(None) if inb.end - inb.pos >= cfg.max_header_bytes => {
+                        return Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+                    }
+                    Ok(None) => {}
+                    Err(status) => return Next::Reject(status),
+                }
+            }
+            // More input is needed: first send the responses waiting.
+            if !self.wbuf.is_empty() && self.flush().is_err() {
+                return Next::Close;
+            }
+            let idle = deadline.is_none();
+            let timeout = match deadline {
+                Some(d) => d.saturating_duration_since(Instant::now()),
+                None if self.served == 0 => cfg.header_read_timeout,
+                None => cfg.keep_alive_timeout,
+            };
+            if timeout.is_zero() {
+                return Next::Reject(StatusCode::REQUEST_TIMEOUT);
+            }
+            if idle {
+                // A stop that began before this flag was set is seen here;
+                // one that begins after it shuts the read side down.
+                self.idle.store(true, Ordering::SeqCst);
+                if app.tracker.is_stopping() {
+                    self.idle.store(false, Ordering::SeqCst);
+                    return Next::Close;
+                }
+            }
+            let _ = inb.stream.set_read_timeout(Some(timeout));
+            let r = inb.fill(cfg.max_header_bytes + READ_BUF);
+            if idle {
+                self.idle.store(false, Ordering::SeqCst);
+            }
+            match r {
+                Ok(0) => return Next::Close,
+                Ok(_) => {}
+                Err(e)
+                    if !idle
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                {
+                    return Next::Reject(StatusCode::REQUEST_TIMEOUT);
+                }
+                Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
+                    return Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+                }
+                Err(_) => return Next::Close,
+            }
+        }
+    }
+
+    /// Serves one request; returns whether the connection goes on.
+    fn handle(&mut self, head: Head) -> bool {
+        let app = self.app;
+        let cfg = &app.config;
+        let Head {
+            method,
+            uri,
+            version,
+            headers,
+            decoder,
+            mut keep_alive,
+            expect_continue,
+        } = head;
+        if let Decoder::Length(n) = decoder
+            && n > cfg.max_body_bytes
+        {
+            self.reject(StatusCode::PAYLOAD_TOO_LARGE);
+            return false;
+        }
+        let has_body = decoder != Decoder::Done;
+        let body = {
+            let mut inb = lock_inbound(&self.inbound);
+            inb.begin(decoder, expect_continue && version == Version::HTTP_11);
+            inb.max_body = cfg.max_body_bytes;
+            inb.max_trailer = cfg.max_header_bytes;
+            if has_body {
+                let _ = inb.stream.set_read_timeout(Some(cfg.read_timeout));
+                Body::incoming(self.inbound.clone(), inb.generation)
+            } else {
+                Body::empty()
+            }
+        };
+        if has_body && !self.wbuf.is_empty() && self.flush().is_err() {
+            return false;
+        }
+        let is_head = method == Method::HEAD;
+        let log = cfg
+            .access_log
+            .as_ref()
+            .map(|_| format!("{method} {uri} {version:?}"));
+        let mut req = Request::new(body);
+        *req.method_mut() = method;
+        *req.uri_mut() = uri;
+        *req.version_mut() = version;
+        *req.headers_mut() = headers;
+        req.extensions_mut().insert(RemoteAddr(self.peer));
+        if self.app.tracker.is_stopping() {
+            keep_alive = false;
+        }
+
+        let resp_start = self.wbuf.len();
+        let flushes = self.flushes;
+        let outcome = thread::catch_unwind(|| {
+            let resp = self.app.handler.call(req);
+            self.respond(resp, version, is_head, keep_alive)
+        });
+        let (status, sent, keep_alive) = match outcome {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => return false,
+            Err(payload) => {
+                if thread::is_greenlet_exit(&*payload) {
+                    thread::resume_unwind(payload);
+                }
+                // The panic was reported by the hook, as std reports a
+                // thread's. Answer 500 if nothing of this response left.
+                if self.flushes == flushes {
+                    self.wbuf.truncate(resp_start);
+                    error_response(&mut self.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
+                    let _ = self.flush();
+                }
+                self.log(log, StatusCode::INTERNAL_SERVER_ERROR, None);
+                return false;
+            }
+        };
+        self.log(log, status, Some(sent));
+        if !keep_alive {
+            return false;
+        }
+        // What the handler left of the body is read and dropped, if short.
+        let mut inb = lock_inbound(&self.inbound);
+        let clean = inb.decoder == Decoder::Done && inb.failure.is_none() || inb.drain(DRAIN_LIMIT);
+        inb.finish();
+        clean && !self.app.tracker.is_stopping()
+    }
+
+    fn log(&self, line: Option<String>, status: StatusCode, sent: Option<u64>) {
+        let (Some(line), Some(sink)) = (line, &self.app.config.access_log) else {
+            return;
+        };
+        let sent = sent.map_or_else(|| "-".to_string(), |n| n.to_string());
+        sink(&format!(
+            "{} - - [{}] \"{line}\" {} {sent}",
+            self.peer.ip(),
+            date::clf_now(),
+            status.as_u16()
+        ));
+    }
+
+    /// Writes the handler's response; returns the status sent, the body
+    /// bytes sent and whether the connection may go on.
+    fn respond(
+        &mut self,
+        resp: Response<Body>,
+        version: Version,
+        is_head: bool,
+        mut keep_alive: bool,
+    ) -> io::Result<(StatusCode, u64, bool)> {
+        let (failure, unread_waiting) = {
+            let inb = lock_inbound(&self.inbound);
+            (
+                inb.failure,
+                inb.continue_pending && inb.decoder != Decoder::Done,
+            )
+        };
+        if let Some(f) = failure {
+            // The request body failed: that decides the answer.
+            let status = match f {
+                Failure::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                Failure::Malformed => StatusCode::BAD_REQUEST,
+                Failure::TimedOut => StatusCode::REQUEST_TIMEOUT,
+                Failure::Closed => return Err(io::ErrorKind::ConnectionAborted.into()),
+            };
+            drop(resp);
+            error_response(&mut self.wbuf, status);
+            self.flush()?;
+            return Ok((status, 0, false));
+        }
+        if unread_waiting {
+            keep_alive = false;
+        }
+        let (parts, body) = resp.into_parts();
+        let status = parts.status;
+        if wants_close(&parts.headers) {
+            keep_alive = false;
+        }
+        let kind = body.into_kind();
+        let bodiless = status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED;
+        let framing = if bodiless {
+            Framing::None
+        } else {
+            match &kind {
+                Kind::Empty => Framing::Length(0),
+                Kind::Bytes { data, pos } => Framing::Length((data.len() - pos) as u64),
+                Kind::Reader { len: Some(n), .. } => Framing::Length(*n),
+                _ => match content_length(&parts.headers) {
+                    Some(n) => Framing::Length(n),
+                    None if version == Version::HTTP_11 => Framing::Chunked,
+                    None => {
+                        keep_alive = false;
+                        Framing::Close
+                    }
+                },
+            }
+        };
+
+        // The head.
+        let w = &mut self.wbuf;
+        w.extend_from_slice(b"HTTP/1.1 ");
+        w.extend_from_slice(status.as_str().as_bytes());
+        w.push(b' ');
+        w.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+        w.extend_from_slice(b"\r\n");
+        let mut has_date = false;
+        for (name, value) in &parts.headers {
+            if name == header::CONTENT_LENGTH && !matches!(framing, Framing::None)
+                || name == header::TRANSFER_ENCODING
+                || name == header::CONNECTION
+            {
+                continue;
+            }
+            has_date |= name == header::DATE;
+            w.extend_from_slice(name.as_str().as_bytes());
+            w.extend_from_slice(b": ");
+            w.extend_from_slice(value.as_bytes());
+            w.extend_from_slice(b"\r\n");
+        }
+        if !has_date {
+            w.extend_from_slice(b"date: ");
+            date::append_date(w);
+            w.extend_from_slice(b"\r\n");
+        }
+        match framing {
+            Framing::Length(n) => {
+                w.extend_from_slice(b"content-length: ");
+                push_decimal(w, n);
+                w.extend_from_slice(b"\r\n");
+            }
+            Framing::Chunked if !is_head => {
+                w.extend_from_slice(b"transfer-encoding: chunked\r\n");
+            }
+            _ => {}
+        }
+        if !keep_alive {
+            w.extend_from_slice(b"connection: close\r\n");
+        } else if version == Version::HTTP_10 {
+            w.extend_from_slice(b"connection: keep-alive\r\n");
+        }
+        w.extend_from_slice(b"\r\n");
+
+        if is_head || matches!(framing, Framing::None) {
+            return Ok((status, 0, keep_alive));
+        }
+        // The body.
+        let sent = match kind {
+            Kind::Empty => 0,
+            Kind::Bytes { data, pos } => {
+                let b = &data[pos..];
+                if b.len() > FLUSH_AT {
+                    self.flush()?;
+                    (&self.stream).write_all(b)?;
+                } else {
+                    self.wbuf.extend_from_slice(b);
+                }
+                b.len() as u64
+            }
+            kind => {
+                let mut out = BodyOut {
+                    stream: &self.stream,
+                    wbuf: &mut self.wbuf,
+                    flushes: &mut self.flushes,
+                    framing,
+                    written: 0,
+                };
+                match kind {
+                    Kind::Reader { mut reader, .. } => {
+                        io::copy(&mut reader, &mut out)?;
+                    }
+                    Kind::Incoming(mut incoming) => {
+                        let mut buf = [0u8; 8192];
+                        loop {
+                            let n = incoming.read(&mut buf)?;
+                            if n == 0 {
+                                break;
+                            }
+                            out.write_all(&buf[..n])?;
+                        }
+                    }
+                    Kind::Stream(Some(f)) => f(&mut out)?,
+                    _ => {}
+                }
+                out.finish()?
+            }
+        };
+        Ok((status, sent, keep_alive))
+    }
+
+    /// Answers `status` and closes, letting the client read the answer.
+    fn reject(&mut self, status: StatusCode) {
+        error_response(&mut self.wbuf, status);
+        if self.flush().is_err() {
+            return;
+        }
+        let _ = self.stream.shutdown(Shutdown::Write);
+        // Read and drop what the client still sends for a while: closing
+        // with unread input would reset the connection and could lose the
+        // answer on its way.
+        let _ = self.stream.set_read_timeout(Some(LINGER));
+        let until = Instant::now() + LINGER;
+        let mut scratch = [0u8; 8192];
+        let mut dropped = 0;
+        while dropped < LINGER_BYTES && Instant::now() < until {
+            match (&self.stream).read(&mut scratch) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => dropped += n,
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    Length(u64),
+    Chunked,
+    /// Until the connection closes (HTTP/1.0, length unknown).
+    Close,
+    /// No body (1xx, 204, 304).
+    None,
+}
+
+fn flush(stream: &TcpStream, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Result<()> {
+    if wbuf.is_empty() {
+        return Ok(());
+    }
+    *flushes += 1;
+    let r = (&*stream).write_all(wbuf);
+    wbuf.clear();
+    r
+}
+
+/// Writes a response body with its framing.
+struct BodyOut<'a> {
+    stream: &'a TcpStream,
+    wbuf: &'a mut Vec<u8>,
+    flushes: &'a mut u64,
+    framing: Framing,
+    written: u64,
+}
+
+impl BodyOut<'_> {
+    fn finish(mut self) -> io::Result<u64> {
+        match self.framing {
+            Framing::Chunked => self.wbuf.extend_from_slice(b"0\r\n\r\n"),
+            Framing::Length(n) if self.written != n => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "green::http: response body shorter than its Content-Length",
+                ));
+            }
+            _ => {}
+        }
+        if self.wbuf.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(self.written)
+    }
+}
+
+impl Write for BodyOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        match self.framing {
+            Framing::Length(n) => {
+                if self.written + buf.len() as u64 > n {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "green::http: response body longer than its Content-Length",
+                    ));
+                }
+                self.wbuf.extend_from_slice(buf);
+            }
+            Framing::Chunked => {
+                push_hex(self.wbuf, buf.len());
+                self.wbuf.extend_from_slice(b"\r\n");
+                self.wbuf.extend_from_slice(buf);
+                self.wbuf.extend_from_slice(b"\r\n");
+            }
+            Framing::Close => self.wbuf.extend_from_slice(buf),
+            Framing::None => {}
+        }
+        self.written += buf.len() as u64;
+        if self.wbuf.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        flush(self.stream, self.wbuf, self.flushes)
+    }
+}
+
+fn push_decimal(w: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    w.extend_from_slice(&digits[i..]);
+}
+
+fn push_hex(w: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b"0123456789abcdef"[n & 15];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    w.extend_from_slice(&digits[i..]);
+}
+
+/// A whole error response, with `Connection: close`.
+fn error_response(w: &mut Vec<u8>, status: StatusCode) {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    w.extend_from_slice(b"HTTP/1.1 ");
+    w.extend_from_slice(status.as_str().as_bytes());
+    w.push(b' ');
+    w.extend_from_slice(reason.as_bytes());
+    w.extend_from_slice(b"\r\ncontent-type: text/plain; charset=utf-8\r\ndate: ");
+    date::append_date(w);
+    w.extend_from_slice(b"\r\ncontent-length: ");
+    push_decimal(w, reason.len() as u64 + 1);
+    w.extend_from_slice(b"\r\nconnection: close\r\n\r\n");
+    w.extend_from_slice(reason.as_bytes());
+    w.push(b'\n');
+}
+
+/// Whether a `Connection` header asks to close.
+fn wants_close(headers: &HeaderMap) -> bool {
+    has_token(headers, &header::CONNECTION, "close")
+}
+
+fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    })
+}
+
+/// A response's own valid `Content-Length`, if it set one.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    let mut all = headers.get_all(header::CONTENT_LENGTH).iter();
+    let v = all.next()?;
+    if all.next().is_some() {
+        return None;
+    }
+    parse_length(v.as_bytes())
+}
+
+/// Strict decimal: digits only, no sign, no overflow.
+fn parse_length(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(n)
+}
+
+/// Parses a request head from `buf`: `Ok(None)` while incomplete, the
+/// request and the head's length when complete, or the status to reject
+/// it with.
+fn parse(buf: &[u8], max_headers: usize) -> Result<Option<(Next, usize)>, StatusCode> {
+    if max_headers <= STACK_HEADERS {
+        let mut hs = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+        parse_with(buf, &mut hs[..max_headers])
+    } else {
+        let mut hs: Vec<MaybeUninit<httparse::Header<'_>>> =
+            (0..max_headers).map(|_| MaybeUninit::uninit()).collect();
+        parse_with(buf, &mut hs)
+    }
+}
+
+fn parse_with<'b>(
+    buf: &'b [u8],
+    hs: &mut [MaybeUninit<httparse::Header<'b>>],
+) -> Result<Option<(Next, usize)>, StatusCode> {
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, hs) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        Err(httparse::Error::Version) => return Err(version_error(buf)),
+        Err(_) => return Err(StatusCode::BAD_REQUEST),
+    };
+    let bad = StatusCode::BAD_REQUEST;
+    let method = Method::from_bytes(req.method.ok_or(bad)?.as_bytes()).map_err(|_| bad)?;
+    let uri: Uri = req.path.ok_or(bad)?.parse().map_err(|_| bad)?;
+    let version = match req.version {
+        Some(1) => Version::HTTP_11,
+        Some(0) => Version::HTTP_10,
+        _ => return Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
+    };
+    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    for h in req.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| bad)?;
+        let value = HeaderValue::from_bytes(h.value).map_err(|_| bad)?;
+        headers.append(name, value);
+    }
+    let head = check(method, uri, version, headers)?;
+    Ok(Some((Next::Request(head), len)))
+}
+
+/// 505 for a well-formed version other than 1.x, 400 for garbage.
+fn version_error(buf: &[u8]) -> StatusCode {
+    let line_end = buf.iter().position(|&b| b == b'\r' || b == b'\n');
+    let line = &buf[..line_end.unwrap_or(buf.len())];
+    match line.rsplit(|&b| b == b' ').next() {
+        Some([b'H', b'T', b'T', b'P', b'/', major, b'.', minor])
+            if major.is_ascii_digit() && minor.is_ascii_digit() && *major != b'1' =>
+        {
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        }
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// The framing and connection rules of RFC 9112 on a parsed head.
+fn check(
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+) -> Result<Head, StatusCode> {
+    let bad = StatusCode::BAD_REQUEST;
+    let hosts = headers.get_all(header::HOST).iter().count();
+    if hosts > 1 || (hosts == 0 && version == Version::HTTP_11) {
+        return Err(bad);
+    }
+    let te: Vec<&HeaderValue> = headers.get_all(header::TRANSFER_ENCODING).iter().collect();
+    let cl: Vec<&HeaderValue> = headers.get_all(header::CONTENT_LENGTH).iter().collect();
+    let decoder = if !te.is_empty() {
+        // Both framings at once is how requests are smuggled: refuse.
+        if !cl.is_empty() || version == Version::HTTP_10 {
+            return Err(bad);
+        }
+        let mut codings = Vec::new();
+        for v in te {
+            let s = v.to_str().map_err(|_| bad)?;
+            for t in s.split(',') {
+                let t = t.trim();
+                if t.is_empty() {
+                    return Err(bad);
+                }
+                codings.push(t);
+            }
+        }
+        let chunked = codings
+            .iter()
+            .filter(|t| t.eq_ignore_ascii_case("chunked"))
+            .count();
+        let last_chunked = codings
+            .last()
+            .is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
+        if chunked != 1 || !last_chunked {
+            return Err(bad);
+        }
+        if codings.len() > 1 {
+            return Err(StatusCode::NOT_IMPLEMENTED);
+        }
+        Decoder::Chunked(Chunk::Size(0, 0))
+    } else if !cl.is_empty() {
+        if cl.len() > 1 {
+            return Err(bad);
+        }
+        match parse_length(cl[0].as_bytes()).ok_or(bad)? {
+            0 => Decoder::Done,
+            n => Decoder::Length(n),
+        }
+    } else {
+        Decoder::Done
+    };
+    let keep_alive = match version {
+        Version::HTTP_11 => !has_token(&headers, &header::CONNECTION, "close"),
+        _ => has_token(&headers, &header::CONNECTION, "keep-alive"),
+    };
+    let mut expect_continue = false;
+    if let Some(e) = headers.get(header::EXPECT) {
+        if e.as_bytes().eq_ignore_ascii_case(b"100-continue") {
+            expect_continue = true;
+        } else {
+            return Err(StatusCode::EXPECTATION_FAILED);
+        }
+    }
+    Ok(Head {
+        method,
+        uri,
+        version,
+        headers,
+        decoder,
+        keep_alive,
+        expect_continue,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths() {
+        assert_eq!(parse_length(b"0"), Some(0));
+        assert_eq!(parse_length(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_length(b"18446744073709551616"), None);
+        assert_eq!(parse_length(b"+1"), None);
+        assert_eq!(parse_length(b"1,1"), None);
+        assert_eq!(parse_length(b""), None);
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            version_error(b"GET / HTTP/2.0\r\n"),
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        );
+        assert_eq!(
+            version_error(b"GET / HTXP/1.1\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+    }
+}

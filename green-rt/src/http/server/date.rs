@@ -1,0 +1,106 @@
+//! The `Date` header, formatted once a second per hub thread, and the
+//! access log's timestamp.
+
+use std::cell::RefCell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
+const DATE_LEN: usize = 29;
+
+struct Cached {
+    secs: u64,
+    text: [u8; DATE_LEN],
+}
+
+thread_local! {
+    static CACHE: RefCell<Cached> = const {
+        RefCell::new(Cached { secs: u64::MAX, text: [b' '; DATE_LEN] })
+    };
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Appends the current `Date` value (RFC 9110 IMF-fixdate) to `out`,
+/// reformatting it only when the second changed.
+pub(super) fn append_date(out: &mut Vec<u8>) {
+    let secs = now_secs();
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.secs != secs {
+            c.secs = secs;
+            c.text.copy_from_slice(imf_fixdate(secs).as_bytes());
+        }
+        out.extend_from_slice(&c.text);
+    });
+}
+
+const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`).
+fn civil(days: i64) -> (i64, usize, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as usize;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn parts(secs: u64) -> (usize, i64, usize, u32, u64, u64, u64) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil(days);
+    (
+        days.rem_euclid(7) as usize,
+        y,
+        m,
+        d,
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+    )
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub(super) fn imf_fixdate(secs: u64) -> String {
+    let (wd, y, m, d, hh, mm, ss) = parts(secs);
+    format!(
+        "{}, {d:02} {} {y:04} {hh:02}:{mm:02}:{ss:02} GMT",
+        DAYS[wd],
+        MONTHS[m - 1]
+    )
+}
+
+/// The common log format's timestamp: `10/Oct/2000:13:55:36 +0000`.
+pub(super) fn clf_now() -> String {
+    let (_, y, m, d, hh, mm, ss) = parts(now_secs());
+    format!(
+        "{d:02}/{}/{y:04}:{hh:02}:{mm:02}:{ss:02} +0000",
+        MONTHS[m - 1]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_dates() {
+        assert_eq!(imf_fixdate(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(imf_fixdate(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(imf_fixdate(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(imf_fixdate(4_102_444_799), "Thu, 31 Dec 2099 23:59:59 GMT");
+    }
+}

@@ -1,0 +1,409 @@
+//! The HTTP/1.1 server: an ordinary blocking function from a [`Request`] to
+//! a [`Response`] (WSGI's application), served one greenlet per connection
+//! on [`StreamServer`].
+//!
+//! ```no_run
+//! use green_rt::http::server::{Body, Request, Response, Server};
+//!
+//! fn app(req: Request<Body>) -> Response<&'static str> {
+//!     match req.uri().path() {
+//!         "/" => Response::new("Hello, World!"),
+//!         _ => Response::builder().status(404).body("not found").unwrap(),
+//!     }
+//! }
+//!
+//! // gevent: WSGIServer(('127.0.0.1', 8000), app).serve_forever()
+//! Server::bind("127.0.0.1:8000")?.serve_forever(app)?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! | gevent / eventlet | green |
+//! | --- | --- |
+//! | `WSGIServer(addr, app)` | [`Server::bind`] |
+//! | `.serve_forever()` | [`Server::serve_forever`] |
+//! | `.start()`, `.stop(timeout)` | [`Server::start`], [`ServerHandle::stop`] |
+//! | `wsgi.server(sock, app)` | [`serve`] |
+//! | `environ['wsgi.input']` | [`Request::body`] ([`Body`] is [`std::io::Read`]) |
+//! | `start_response(status, headers)` + iterable | [`Response`] with a [`Body`] |
+//! | `log=` / `log_output` | [`Server::access_log`] |
+//! | `spawn=Pool(n)` | [`Server::max_connections`] |
+//!
+//! **What the server does for the handler.** HTTP/1.1 keep-alive and
+//! pipelining (responses to pipelined requests leave in one write);
+//! `Content-Length` and chunked request bodies, streamed to the handler as
+//! it reads; response framing (`Content-Length`, else chunked, else until
+//! close for HTTP/1.0); `Expect: 100-continue` (the `100 Continue` goes out
+//! when the handler first reads the body); `HEAD` (the body is not sent);
+//! HTTP/1.0 and `Connection: close`; a `Date` header formatted once a
+//! second.
+//!
+//! **Limits**, each answered without disturbing other connections:
+//! a request head over [`max_header_bytes`](Server::max_header_bytes) or
+//! with more than [`max_headers`](Server::max_headers) headers: 431;
+//! a body over [`max_body_bytes`](Server::max_body_bytes): 413; a head not
+//! complete within [`header_read_timeout`](Server::header_read_timeout)
+//! (slowloris): 408 and close; an idle keep-alive connection is closed
+//! after [`keep_alive_timeout`](Server::keep_alive_timeout); at most
+//! [`max_connections`](Server::max_connections) at once. Malformed input is
+//! answered 400 (or 501, 505, 417) and the connection closed. A handler
+//! that panics gets its client a 500, that connection is closed, and the
+//! server goes on.
+//!
+//! **Many hubs.** Under `workers = N` the accept loop runs on one hub and
+//! places each connection's greenlet on the hubs in turn (accept and place,
+//! see [`crate::server`]).
+
+mod body;
+mod conn;
+mod date;
+mod inbound;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+pub use ::http::{
+    HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version, header,
+};
+
+pub use body::{Body, BodyWriter};
+pub use conn::RemoteAddr;
+
+use crate::net::{TcpListener, TcpStream, ToSocketAddrs};
+use crate::server::{self as stream, StreamServer};
+
+/// What the server calls for each request: an ordinary blocking function
+/// from a request to a response whose body converts [`Into<Body>`]. It is
+/// implemented for every such `Fn` that is `Send + Sync + 'static`.
+pub trait Handler: Send + Sync + 'static {
+    /// Answers one request.
+    fn call(&self, req: Request<Body>) -> Response<Body>;
+}
+
+impl<F, B> Handler for F
+where
+    F: Fn(Request<Body>) -> Response<B> + Send + Sync + 'static,
+    B: Into<Body>,
+{
+    fn call(&self, req: Request<Body>) -> Response<Body> {
+        self(req).map(Into::into)
+    }
+}
+
+/// Where the access log goes.
+type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The server's settings.
+#[derive(Clone)]
+pub(super) struct Config {
+    pub(super) max_header_bytes: usize,
+    pub(super) max_headers: usize,
+    pub(super) max_body_bytes: u64,
+    pub(super) header_read_timeout: Duration,
+    pub(super) keep_alive_timeout: Duration,
+    pub(super) read_timeout: Duration,
+    pub(super) write_timeout: Duration,
+    pub(super) access_log: Option<LogSink>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
+            max_body_bytes: 16 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            access_log: None,
+        }
+    }
+}
+
+/// What every connection of one server shares.
+pub(super) struct App {
+    pub(super) config: Config,
+    pub(super) handler: Box<dyn Handler>,
+    pub(super) tracker: Arc<Tracker>,
+}
+
+/// The open connections, so that a graceful stop can close the idle ones.
+#[derive(Default)]
+pub(super) struct Tracker {
+    pub(super) stopping: AtomicBool,
+    next: AtomicU64,
+    conns: Mutex<HashMap<u64, (TcpStream, Arc<AtomicBool>)>>,
+}
+
+impl Tracker {
+    /// Registers a connection; `idle` is set while it waits for a request.
+    pub(super) fn add(&self, stream: &TcpStream, idle: &Arc<AtomicBool>) -> Option<u64> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let clone = stream.try_clone().ok()?;
+        lock(&self.conns).insert(id, (clone, idle.clone()));
+        Some(id)
+    }
+
+    pub(super) fn remove(&self, id: u64) {
+        lock(&self.conns).remove(&id);
+    }
+
+    /// Marks the server stopping and wakes the idle connections (their
+    /// read side is shut down, so they see EOF and close).
+    fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        for (stream, idle) in lock(&self.conns).values() {
+            if idle.load(Ordering::SeqCst) {
+                let _ = stream.shutdown(Shutdown::Read);
+            }
+        }
+    }
+
+    pub(super) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An HTTP/1.1 server (gevent's `WSGIServer`): a listener and settings,
+/// then [`serve_forever`](Self::serve_forever) or [`start`](Self::start)
+/// with a [`Handler`]. See the [module](self).
+pub struct Server {
+    stream: StreamServer,
+    config: Config,
+    app: Arc<OnceLock<Arc<App>>>,
+    tracker: Arc<Tracker>,
+}
+
+/// A handle to a running [`Server`]: stop it gracefully from any greenlet
+/// or thread. Cloning gives another handle to the same server.
+#[derive(Clone)]
+pub struct ServerHandle {
+    stream: stream::ServerHandle,
+    tracker: Arc<Tracker>,
+}
+
+impl Server {
+    /// A server on `listener` (eventlet's `wsgi.server(sock, app)` takes
+    /// the listener too).
+    pub fn from_listener(listener: TcpListener) -> Server {
+        let app: Arc<OnceLock<Arc<App>>> = Arc::new(OnceLock::new());
+        let slot = app.clone();
+        let stream = StreamServer::new(listener, move |s, peer| {
+            if let Some(app) = slot.get() {
+                conn::serve(s, peer, app);
+            }
+        });
+        Server {
+            stream,
+            config: Config::default(),
+            app,
+            tracker: Arc::new(Tracker::default()),
+        }
+    }
+
+    /// Binds a listener to `addr` (gevent's `WSGIServer(('127.0.0.1',
+    /// 8000), app)`).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`TcpListener::bind`].
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<Server> {
+        Ok(Server::from_listener(TcpListener::bind(addr)?))
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream.local_addr()
+    }
+
+    /// Largest request head (request line and headers, or a chunked
+    /// body's trailers), in bytes; a larger one is answered 431. Default
+    /// 64 KiB.
+    pub fn max_header_bytes(mut self, n: usize) -> Server {
+        self.config.max_header_bytes = n.max(64);
+        self
+    }
+
+    /// Most headers in a request; more are answered 431. Default 100.
+    pub fn max_headers(mut self, n: usize) -> Server {
+        self.config.max_headers = n.max(1);
+        self
+    }
+
+    /// Largest request body, in bytes; a larger one is answered 413 (at
+    /// once for a `Content-Length`, when the limit is crossed for a chunked
+    /// body, whatever the handler answers). Default 16 MiB.
+    pub fn max_body_bytes(mut self, n: u64) -> Server {
+        self.config.max_body_bytes = n;
+        self
+    }
+
+    /// Time a client has to send a whole request head once it started
+    /// (against slowloris: a client sending a byte a second); past it the
+    /// answer is 408 and the connection is closed. Also the time a new
+    /// connection has to start its first request. Default 10 s.
+    pub fn header_read_timeout(mut self, d: Duration) -> Server {
+        self.config.header_read_timeout = nonzero(d);
+        self
+    }
+
+    /// How long a keep-alive connection may wait idle for its next
+    /// request before the server closes it. Default 30 s.
+    pub fn keep_alive_timeout(mut self, d: Duration) -> Server {
+        self.config.keep_alive_timeout = nonzero(d);
+        self
+    }
+
+    /// How long one read of a request body may wait (the handler's read
+    /// fails with `WouldBlock`, and the client gets 408). Default 30 s.
+    pub fn read_timeout(mut self, d: Duration) -> Server {
+        self.config.read_timeout = nonzero(d);
+        self
+    }
+
+    /// How long one write of a response may wait for a client that does
+    /// not read; past it the connection is closed. Default 30 s.
+    pub fn write_timeout(mut self, d: Duration) -> Server {
+        self.config.write_timeout = nonzero(d);
+        self
+    }
+
+    /// Serves at most `n` connections at once (gevent's `spawn=Pool(n)`);
+    /// further clients wait in the listen backlog. Default: no limit.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    pub fn max_connections(mut self, n: usize) -> Server {
+        self.stream = self.stream.max_connections(n);
+        self
+    }
+
+    /// Logs each request to standard error in the common log format
+    /// (`127.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200
+    /// 13`), as gevent's `WSGIServer` does by default. Off by default.
+    pub fn access_log(mut self, on: bool) -> Server {
+        self.config.access_log = on.then(|| {
+            Arc::new(|line: &str| {
+                let _ = writeln!(io::stderr().lock(), "{line}");
+            }) as LogSink
+        });
+        self
+    }
+
+    /// Sends each access log line (common log format, no newline) to `f`
+    /// instead of standard error.
+    pub fn access_log_to<F: Fn(&str) + Send + Sync + 'static>(mut self, f: F) -> Server {
+        self.config.access_log = Some(Arc::new(f));
+        self
+    }
+
+    /// A handle to stop the server, for another greenlet or thread (take
+    /// it before [`serve_forever`](Self::serve_forever)).
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            stream: self.stream.handle(),
+            tracker: self.tracker.clone(),
+        }
+    }
+
+    fn install<H: Handler>(&self, handler: H) {
+        let app = Arc::new(App {
+            config: self.config.clone(),
+            handler: Box::new(handler),
+            tracker: self.tracker.clone(),
+        });
+        let _ = self.app.set(app);
+    }
+
+    /// Starts serving `handler` in the background (gevent's `start()`).
+    pub fn start<H: Handler>(self, handler: H) -> ServerHandle {
+        self.install(handler);
+        let handle = self.handle();
+        self.stream.start();
+        handle
+    }
+
+    /// Serves `handler` on the calling greenlet until the server is
+    /// stopped through a [`ServerHandle`] (gevent's `serve_forever()`).
+    ///
+    /// # Errors
+    ///
+    /// An accept error other than those retried (see
+    /// [`StreamServer::serve_forever`]).
+    pub fn serve_forever<H: Handler>(self, handler: H) -> io::Result<()> {
+        self.install(handler);
+        self.stream.serve_forever()
+    }
+}
+
+/// Serves `handler` on `listener` until stopped, with the default settings
+/// (eventlet's `wsgi.server(sock, app)`).
+///
+/// # Errors
+///
+/// As [`Server::serve_forever`].
+pub fn serve<H: Handler>(listener: TcpListener, handler: H) -> io::Result<()> {
+    Server::from_listener(listener).serve_forever(handler)
+}
+
+fn nonzero(d: Duration) -> Duration {
+    d.max(Duration::from_millis(1))
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream.local_addr()
+    }
+
+    /// Stops gracefully: stops accepting, closes the idle keep-alive
+    /// connections, lets the requests in flight finish (their responses
+    /// carry `Connection: close`) for up to `timeout`, then kills the
+    /// connections still open. Returns whether all finished in time.
+    pub fn stop(&self, timeout: Duration) -> bool {
+        self.stream.close();
+        self.tracker.stop();
+        self.stream.stop(timeout)
+    }
+
+    /// Waits until [`stop`](Self::stop) has finished.
+    pub fn wait(&self) {
+        self.stream.wait();
+    }
+
+    /// Number of open connections.
+    pub fn connections(&self) -> usize {
+        self.stream.connections()
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr())
+            .field("max_header_bytes", &self.config.max_header_bytes)
+            .field("max_headers", &self.config.max_headers)
+            .field("max_body_bytes", &self.config.max_body_bytes)
+            .field("access_log", &self.config.access_log.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("local_addr", &self.local_addr())
+            .field("connections", &self.connections())
+            .finish()
+    }
+}
