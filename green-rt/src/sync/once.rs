@@ -124,24 +124,27 @@ impl Once {
     }
 
     fn call(&self, force: bool, f: &mut dyn FnMut(&OnceState)) {
+        // `Err`: poisoned. The panic is raised after the lock is released
+        // (the panic hook is user code).
         let poisoned = waiter::wait_until(
             &self.state,
             |s| &mut s.waiters,
             |s| match s.phase {
-                Phase::Complete => Some(None),
-                Phase::Poisoned if !force => {
-                    panic!("Once instance has previously been poisoned")
-                }
+                Phase::Complete => Some(Ok(None)),
+                Phase::Poisoned if !force => Some(Err(())),
                 Phase::Incomplete | Phase::Poisoned => {
                     let poisoned = s.phase == Phase::Poisoned;
                     s.phase = Phase::Running;
-                    Some(Some(poisoned))
+                    Some(Ok(Some(poisoned)))
                 }
                 Phase::Running => None,
             },
             None,
         )
         .expect("no deadline");
+        let Ok(poisoned) = poisoned else {
+            panic!("Once instance has previously been poisoned")
+        };
         let Some(poisoned) = poisoned else { return };
         let r = panic::catch_unwind(AssertUnwindSafe(|| f(&OnceState { poisoned })));
         let mut s = waiter::lock(&self.state);
@@ -314,6 +317,57 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
                 None => panic!("LazyLock instance has previously been poisoned"),
             }
         })
+    }
+}
+
+impl<T, F: FnOnce() -> T> LazyLock<T, F> {
+    /// Forces evaluation and returns a mutable reference to the value;
+    /// mirrors [`std::sync::LazyLock::force_mut`]. No other party can
+    /// access the lock, so nothing waits.
+    ///
+    /// # Panics
+    ///
+    /// If the initializer panics, here and on every later access, as std.
+    ///
+    /// ```
+    /// use green_rt::sync::LazyLock;
+    ///
+    /// let mut lazy = LazyLock::new(|| vec![1]);
+    /// LazyLock::force_mut(&mut lazy).push(2);
+    /// assert_eq!(*lazy, [1, 2]);
+    /// ```
+    pub fn force_mut(this: &mut LazyLock<T, F>) -> &mut T {
+        if this.cell.get().is_none() {
+            let f = this
+                .init
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            let Some(f) = f else {
+                panic!("LazyLock instance has previously been poisoned")
+            };
+            // If `f` panics, `init` stays empty: poisoned, as std.
+            let value = f();
+            if this.cell.set(value).is_err() {
+                unreachable!("LazyLock: initialized behind a &mut");
+            }
+        }
+        this.cell.get_mut().expect("initialized")
+    }
+}
+
+impl<T, F> LazyLock<T, F> {
+    /// The value if it has been initialized, without forcing it; mirrors
+    /// [`std::sync::LazyLock::get`]. `None` also after the initializer
+    /// panicked.
+    pub fn get(this: &LazyLock<T, F>) -> Option<&T> {
+        this.cell.get()
+    }
+
+    /// A mutable reference to the value if it has been initialized,
+    /// without forcing it; mirrors [`std::sync::LazyLock::get_mut`].
+    pub fn get_mut(this: &mut LazyLock<T, F>) -> Option<&mut T> {
+        this.cell.get_mut()
     }
 }
 

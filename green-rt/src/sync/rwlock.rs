@@ -117,6 +117,17 @@ impl RawRwLock {
         );
     }
 
+    /// Turns the writer's hold into a reader's, atomically: no writer can
+    /// enter in between, and the readers queued at the head (up to the
+    /// next writer) enter with it.
+    fn downgrade(&self) {
+        let mut s = waiter::lock(&self.state);
+        debug_assert!(s.writer, "downgrade without the write lock");
+        s.writer = false;
+        s.readers += 1;
+        s.grant();
+    }
+
     fn release(&self, write: bool) {
         let mut s = waiter::lock(&self.state);
         if write {
@@ -317,6 +328,41 @@ impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
 impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         self.inner.as_mut().expect("live guard")
+    }
+}
+
+impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// Turns this write guard into a read guard without releasing the
+    /// lock; mirrors [`std::sync::RwLockWriteGuard::downgrade`]. No writer
+    /// can take the lock in between, and readers waiting for the lock
+    /// (those queued before the next waiting writer) are let in with the
+    /// caller.
+    ///
+    /// ```
+    /// use green_rt::sync::{RwLock, RwLockWriteGuard};
+    ///
+    /// let lock = RwLock::new(1);
+    /// let mut w = lock.write().unwrap();
+    /// *w += 1;
+    /// let r = RwLockWriteGuard::downgrade(w);
+    /// assert_eq!(*r, 2);
+    /// assert!(lock.try_read().is_ok());
+    /// assert!(lock.try_write().is_err());
+    /// ```
+    pub fn downgrade(s: Self) -> RwLockReadGuard<'a, T> {
+        // The write guard's Drop (which releases the write lock) must not
+        // run: its hold becomes the read guard's.
+        let mut s = std::mem::ManuallyDrop::new(s);
+        let raw = s.raw;
+        let inner = s.inner.take().expect("live guard");
+        // The std lock first (it is only ever taken by green holders, so
+        // nobody waits on it), then the green state lets readers in.
+        let inner = std::sync::RwLockWriteGuard::downgrade(inner);
+        raw.downgrade();
+        RwLockReadGuard {
+            raw,
+            inner: Some(inner),
+        }
     }
 }
 
