@@ -191,7 +191,8 @@ fn round(seed: u64) {
             for k in killer_handles {
                 k.join().expect("a killer never fails");
             }
-            let handles = Arc::try_unwrap(handles).ok().expect("killers are done");
+            let handles =
+                Arc::try_unwrap(handles).unwrap_or_else(|_| panic!("the killers are done"));
             let mut outcomes = [0usize; 3];
             for h in handles {
                 match h.join() {
