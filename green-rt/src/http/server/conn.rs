@@ -152,6 +152,9 @@ impl Conn<'_> {
                     deadline = Some(Instant::now() + cfg.header_read_timeout);
                 }
                 match parse(inb.buffered(), cfg.max_headers) {
+                    Ok(Some((_, len))) if len > cfg.max_header_bytes => {
+                        return Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+                    }
                     Ok(Some((head, len))) => {
                         inb.pos += len;
                         return head;
@@ -337,7 +340,7 @@ impl Conn<'_> {
             self.flush()?;
             return Ok((status, 0, false));
         }
-        if unread_waiting {
+        if unread_waiting || self.app.tracker.is_stopping() {
             keep_alive = false;
         }
         let (parts, body) = resp.into_parts();
