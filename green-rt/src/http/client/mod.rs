@@ -277,9 +277,8 @@ impl ClientBuilder {
             .no_delay(self.nodelay)
             .max_redirects(self.max_redirects)
             .max_redirects_will_error(true)
-            .max_idle_connections(self.max_idle)
-            .max_idle_connections_per_host(self.max_idle_per_host)
-            .max_idle_age(self.idle_timeout)
+            // Keep-alive is green's IdlePool (see transport.rs).
+            .max_idle_connections(0)
             .user_agent(self.user_agent.as_str())
             .timeout_connect(self.connect_timeout)
             .timeout_per_read(self.read_timeout)
@@ -287,6 +286,11 @@ impl ClientBuilder {
             .timeout_global(self.timeout)
             .build();
         let connector = GreenConnector {
+            pool: Arc::new(transport::IdlePool::new(
+                self.max_idle,
+                self.max_idle_per_host,
+                self.idle_timeout,
+            )),
             #[cfg(feature = "tls")]
             tls: self.tls,
         };
@@ -420,11 +424,18 @@ impl RequestBuilder {
                 .build(),
             None => request,
         };
+        let uri = request.uri().clone();
         let response = client
             .agent
             .run(request)
             .map_err(|e| Error::from(e).with_url(url))?;
-        Ok(Response::new(response))
+        // The final URL, formatted only when a redirect changed it.
+        let url = if *response.get_uri() == uri {
+            url.to_owned()
+        } else {
+            response.get_uri().to_string()
+        };
+        Ok(Response::new(response, url))
     }
 
     /// Sends the request without a body.
@@ -491,8 +502,7 @@ impl fmt::Debug for Response {
 }
 
 impl Response {
-    fn new(response: http::Response<ureq::Body>) -> Response {
-        let url = response.get_uri().to_string();
+    fn new(response: http::Response<ureq::Body>, url: String) -> Response {
         let (parts, body) = response.into_parts();
         Response {
             status: parts.status,

@@ -8,11 +8,22 @@
 //! bytes between ureq's buffers and the socket under a `NextTimeout`. Every
 //! wait in here is a green wait, so the calling greenlet parks and the hub
 //! runs the others.
+//!
+//! Idle keep-alive connections live in green's [`IdlePool`], not in
+//! ureq's: ureq's pool rescans every idle connection, comparing URI
+//! authorities, twice per request (`Pool::purge`), which cost a fifth of
+//! the client's CPU with 200 idle connections. ureq runs with its pool off
+//! (`max_idle_connections(0)`); it still says when a connection may be
+//! reused, by probing it (`is_open`) right before it would pool it, and
+//! the transport's `Drop` then hands the socket to the [`IdlePool`] instead
+//! of closing it. The connector takes from there first.
 
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use ureq::Error;
 use ureq::http::Uri;
@@ -89,9 +100,111 @@ impl Resolver for GreenResolver {
     }
 }
 
+/// Which connections may serve a request: scheme (TLS or not), host, port.
+type PoolKey = (bool, String, u16);
+
+/// An idle keep-alive connection.
+struct Idle {
+    since: Instant,
+    stream: Stream,
+    buffers: LazyBuffers,
+    timeouts: (Option<Duration>, Option<Duration>),
+}
+
+/// Idle connections per host, most recently used last: O(1) to take and
+/// to give back.
+pub(super) struct IdlePool {
+    hosts: Mutex<HashMap<PoolKey, VecDeque<Idle>>>,
+    max_idle: usize,
+    max_idle_per_host: usize,
+    idle_timeout: Duration,
+}
+
+impl IdlePool {
+    pub(super) fn new(max_idle: usize, max_idle_per_host: usize, idle_timeout: Duration) -> Self {
+        IdlePool {
+            hosts: Mutex::new(HashMap::new()),
+            max_idle,
+            max_idle_per_host,
+            idle_timeout,
+        }
+    }
+
+    fn put(&self, key: PoolKey, idle: Idle) {
+        if self.max_idle == 0 || self.max_idle_per_host == 0 {
+            return;
+        }
+        let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
+        let total: usize = if hosts.len() == 1 {
+            hosts.values().next().map_or(0, VecDeque::len)
+        } else {
+            hosts.values().map(VecDeque::len).sum()
+        };
+        let conns = hosts.entry(key).or_default();
+        // Expired ones first, then the oldest beyond a limit.
+        while conns
+            .front()
+            .is_some_and(|c| c.since.elapsed() >= self.idle_timeout)
+        {
+            conns.pop_front();
+        }
+        if conns.len() >= self.max_idle_per_host {
+            conns.pop_front();
+        } else if total >= self.max_idle {
+            return;
+        }
+        conns.push_back(idle);
+    }
+
+    fn take(&self, key: &PoolKey) -> Option<Idle> {
+        loop {
+            let idle = {
+                let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
+                let conns = hosts.get_mut(key)?;
+                let idle = conns.pop_back()?;
+                if idle.since.elapsed() >= self.idle_timeout {
+                    // This one and every older one have expired.
+                    conns.clear();
+                    return None;
+                }
+                idle
+            };
+            if probe(idle.stream.tcp()) {
+                return Some(idle);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for IdlePool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdlePool")
+            .field("max_idle", &self.max_idle)
+            .field("max_idle_per_host", &self.max_idle_per_host)
+            .field("idle_timeout", &self.idle_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A kept-alive connection is fit for reuse when a non-blocking peek
+/// finds nothing: no EOF, no error, and no stray bytes from the server (a
+/// peek, so a TLS record that is there stays for rustls).
+fn probe(tcp: &TcpStream) -> bool {
+    if tcp.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut byte = [0];
+    let open = matches!(
+        tcp.peek(&mut byte),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock
+    );
+    tcp.set_nonblocking(false).is_ok() && open
+}
+
 /// Opens green TCP connections (each resolved address in turn, within the
 /// connect timeout), with TLS on top for `https://`.
 pub(super) struct GreenConnector {
+    pub(super) pool: Arc<IdlePool>,
     #[cfg(feature = "tls")]
     pub(super) tls: Option<super::super::tls::TlsConnector>,
 }
@@ -127,6 +240,19 @@ impl Connector<()> for GreenConnector {
         chained: Option<()>,
     ) -> Result<Option<GreenTransport>, Error> {
         let _ = chained;
+        let (host, port) = host_and_port(details.uri)?;
+        let key = (details.needs_tls(), host.to_owned(), port);
+        if let Some(idle) = self.pool.take(&key) {
+            return Ok(Some(GreenTransport {
+                stream: Some(idle.stream),
+                buffers: idle.buffers,
+                read_timeout: idle.timeouts.0,
+                write_timeout: idle.timeouts.1,
+                just_used: false,
+                reusable: false,
+                home: Some((self.pool.clone(), key)),
+            }));
+        }
         let timeout = check(details.timeout)?;
         let deadline = timeout.not_zero().map(|t| std::time::Instant::now() + *t);
         let mut last = None;
@@ -165,10 +291,13 @@ impl Connector<()> for GreenConnector {
             Stream::Plain(stream)
         };
         Ok(Some(GreenTransport {
-            stream,
+            stream: Some(stream),
             buffers,
             read_timeout: None,
             write_timeout: None,
+            just_used: false,
+            reusable: false,
+            home: Some((self.pool.clone(), key)),
         }))
     }
 }
@@ -238,17 +367,53 @@ impl Stream {
 
 /// One connection: a green socket (maybe under TLS) and ureq's buffers.
 pub(super) struct GreenTransport {
-    stream: Stream,
+    /// `None` only in `drop`.
+    stream: Option<Stream>,
     buffers: LazyBuffers,
     /// The timeouts last set on the socket, to skip setting them again.
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    /// Set by every read and write, cleared by `is_open`: see there.
+    just_used: bool,
+    /// ureq has said the connection may be reused (see `is_open`).
+    reusable: bool,
+    /// The pool the connection goes back to when dropped, if reusable.
+    home: Option<(Arc<IdlePool>, PoolKey)>,
+}
+
+impl GreenTransport {
+    fn stream(&mut self) -> &mut Stream {
+        self.stream.as_mut().expect("stream taken only in drop")
+    }
+}
+
+impl Drop for GreenTransport {
+    fn drop(&mut self) {
+        if !self.reusable || !self.buffers.input().is_empty() {
+            return;
+        }
+        if let (Some((pool, key)), Some(stream)) = (self.home.take(), self.stream.take()) {
+            let buffers = std::mem::replace(&mut self.buffers, LazyBuffers::new(1, 1));
+            pool.put(
+                key,
+                Idle {
+                    since: Instant::now(),
+                    stream,
+                    buffers,
+                    timeouts: (self.read_timeout, self.write_timeout),
+                },
+            );
+        }
+    }
 }
 
 impl fmt::Debug for GreenTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GreenTransport")
-            .field("peer", &self.stream.tcp().peer_addr().ok())
+            .field(
+                "peer",
+                &self.stream.as_ref().map(|s| s.tcp().peer_addr().ok()),
+            )
             .field("tls", &self.is_tls())
             .finish()
     }
@@ -263,11 +428,12 @@ impl Transport for GreenTransport {
         let timeout = check(timeout.for_write())?;
         let t = timeout.not_zero().map(|t| *t);
         if t != self.write_timeout {
-            self.stream.tcp().set_write_timeout(t)?;
+            self.stream().tcp().set_write_timeout(t)?;
             self.write_timeout = t;
         }
+        self.just_used = true;
         let output = &self.buffers.output()[..amount];
-        let written = match &mut self.stream {
+        let written = match self.stream.as_mut().expect("stream taken only in drop") {
             Stream::Plain(s) => s.write_all(output),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => s.write_all(output).and_then(|()| s.flush()),
@@ -283,12 +449,13 @@ impl Transport for GreenTransport {
         let timeout = check(timeout.for_read())?;
         let t = timeout.not_zero().map(|t| *t);
         if t != self.read_timeout {
-            self.stream.tcp().set_read_timeout(t)?;
+            self.stream().tcp().set_read_timeout(t)?;
             self.read_timeout = t;
         }
+        self.just_used = true;
         let input = self.buffers.input_append_buf();
         let read = loop {
-            let r = match &mut self.stream {
+            let r = match self.stream.as_mut().expect("stream taken only in drop") {
                 Stream::Plain(s) => s.read(input),
                 #[cfg(feature = "tls")]
                 Stream::Tls(s) => s.read(input),
@@ -308,27 +475,26 @@ impl Transport for GreenTransport {
         }
     }
 
-    /// A pooled connection is fit for reuse when a non-blocking read finds
-    /// nothing: no EOF, no error, and no stray bytes from the server (a
-    /// peek, so a TLS record that is there stays for rustls).
+    /// ureq asks this right before it would pool the connection (its
+    /// response done, its input consumed, keep-alive agreed), and
+    /// nowhere else while its own pool is off. The answer follows the
+    /// last read at once, so it is yes without a system call, and the
+    /// connection is marked reusable: `drop` gives it to the
+    /// [`IdlePool`], whose `take` probes it before any reuse. Asked at
+    /// another time, it probes.
     fn is_open(&mut self) -> bool {
-        let tcp = self.stream.tcp();
-        if tcp.set_nonblocking(true).is_err() {
-            return false;
+        if std::mem::take(&mut self.just_used) {
+            self.reusable = true;
+            return true;
         }
-        let mut byte = [0];
-        let open = matches!(
-            tcp.peek(&mut byte),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock
-        );
-        tcp.set_nonblocking(false).is_ok() && open
+        probe(self.stream().tcp())
     }
 
     fn is_tls(&self) -> bool {
         match self.stream {
-            Stream::Plain(_) => false,
+            Some(Stream::Plain(_)) | None => false,
             #[cfg(feature = "tls")]
-            Stream::Tls(_) => true,
+            Some(Stream::Tls(_)) => true,
         }
     }
 }
