@@ -174,7 +174,7 @@ fn io_kind(e: &io::Error) -> ErrorKind {
         | io::ErrorKind::NetworkDown
         | io::ErrorKind::AddrNotAvailable => ErrorKind::Connect,
         io::ErrorKind::TimedOut => ErrorKind::Timeout,
-        io::ErrorKind::InvalidData if e.get_ref().is_some_and(|inner| is_tls_error(inner)) => {
+        io::ErrorKind::InvalidData if e.get_ref().is_some_and(is_tls_error) => {
             ErrorKind::Tls
         }
         io::ErrorKind::Unsupported => ErrorKind::Tls,
