@@ -303,6 +303,26 @@ fn host_names_resolve_greenly() {
 }
 
 #[test]
+fn a_connection_the_server_closed_while_idle_is_replaced() {
+    let server = start();
+    let client = Client::new();
+    // By name: the second request counts on the pooled connection and
+    // skips the lookup, then finds it closed and looks the name up after all.
+    let url = format!("http://localhost:{}/hello-then-hang-up", server.addr.port());
+    for _ in 0..3 {
+        assert_eq!(client.get(&url).send().unwrap().text().unwrap(), "hello");
+        green::thread::sleep(Duration::from_millis(60));
+    }
+    assert_eq!(server.accepted(), 3);
+    // While it is open, one connection serves them all.
+    let url = format!("http://localhost:{}/hello", server.addr.port());
+    for _ in 0..5 {
+        assert_eq!(client.get(&url).send().unwrap().text().unwrap(), "hello");
+    }
+    assert_eq!(server.accepted(), 4);
+}
+
+#[test]
 fn bad_urls_are_errors() {
     for url in [
         "not a url",

@@ -186,6 +186,12 @@ fn serve(conn: TcpStream) -> io::Result<()> {
             respond(&mut out, "200 OK", "", body.as_bytes())?;
         } else if let Some(code) = path.strip_prefix("/status/") {
             respond(&mut out, &format!("{code} Status"), "", code.as_bytes())?;
+        } else if path == "/hello-then-hang-up" {
+            // Keep-alive as far as the client can tell, then closed while
+            // idle, as servers do after their idle timeout.
+            respond(&mut out, "200 OK", "", b"hello")?;
+            green::thread::sleep(Duration::from_millis(20));
+            return Ok(());
         } else if path == "/close" {
             respond(&mut out, "200 OK", "Connection: close\r\n", b"bye")?;
             return Ok(());

@@ -174,9 +174,7 @@ fn io_kind(e: &io::Error) -> ErrorKind {
         | io::ErrorKind::NetworkDown
         | io::ErrorKind::AddrNotAvailable => ErrorKind::Connect,
         io::ErrorKind::TimedOut => ErrorKind::Timeout,
-        io::ErrorKind::InvalidData if e.get_ref().is_some_and(is_tls_error) => {
-            ErrorKind::Tls
-        }
+        io::ErrorKind::InvalidData if e.get_ref().is_some_and(is_tls_error) => ErrorKind::Tls,
         io::ErrorKind::Unsupported => ErrorKind::Tls,
         _ => ErrorKind::Io,
     }

@@ -285,17 +285,19 @@ impl ClientBuilder {
             .timeout_per_write(self.write_timeout)
             .timeout_global(self.timeout)
             .build();
+        let pool = Arc::new(transport::IdlePool::new(
+            self.max_idle,
+            self.max_idle_per_host,
+            self.idle_timeout,
+        ));
+        let resolver = GreenResolver { pool: pool.clone() };
         let connector = GreenConnector {
-            pool: Arc::new(transport::IdlePool::new(
-                self.max_idle,
-                self.max_idle_per_host,
-                self.idle_timeout,
-            )),
+            pool,
             #[cfg(feature = "tls")]
             tls: self.tls,
         };
         Client {
-            agent: Arc::new(ureq::Agent::with_parts(config, connector, GreenResolver)),
+            agent: Arc::new(ureq::Agent::with_parts(config, connector, resolver)),
         }
     }
 }

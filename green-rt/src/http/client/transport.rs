@@ -38,8 +38,28 @@ use crate::net::{TcpStream, ToSocketAddrs};
 /// addresses on the spot, names with `getaddrinfo` on the blocking-call
 /// pool while the greenlet waits (ureq's own resolver would block the hub,
 /// or start an OS thread per lookup when a timeout is set).
-#[derive(Debug, Default)]
-pub(super) struct GreenResolver;
+///
+/// ureq resolves before it looks for a pooled connection, so a lookup
+/// would cost a trip to the pool for every request, even on a kept-alive
+/// connection. When the [`IdlePool`] holds a connection for the host, the
+/// resolver answers a placeholder (`0.0.0.0:0`) instead, and the connector
+/// looks the name up itself only if that connection turns out to be gone.
+#[derive(Debug)]
+pub(super) struct GreenResolver {
+    pub(super) pool: Arc<IdlePool>,
+}
+
+/// The answer that stands for "look it up if you need it".
+const PLACEHOLDER: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+
+fn is_placeholder(addrs: &ResolvedSocketAddrs) -> bool {
+    addrs.len() == 1 && addrs[0] == PLACEHOLDER
+}
+
+fn pool_key(uri: &Uri) -> Result<PoolKey, Error> {
+    let (host, port) = host_and_port(uri)?;
+    Ok((uri.scheme_str() == Some("https"), host.to_owned(), port))
+}
 
 pub(super) fn host_and_port(uri: &Uri) -> Result<(&str, u16), Error> {
     let scheme = uri
@@ -71,33 +91,47 @@ impl Resolver for GreenResolver {
         config: &ureq::config::Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, Error> {
-        let (host, port) = host_and_port(uri)?;
-        let addrs: Vec<SocketAddr> = if let Ok(ip) = host.parse::<IpAddr>() {
-            vec![SocketAddr::new(ip, port)]
-        } else {
-            let lookup = || (host, port).to_socket_addrs().map(Iterator::collect);
-            match timeout.not_zero() {
-                None => lookup(),
-                Some(t) => crate::timeout::with_timeout(*t, lookup)
-                    .map_err(|_| Error::Timeout(timeout.reason))?,
-            }
-            .map_err(|e: io::Error| {
-                if e.kind() == io::ErrorKind::NotFound || e.raw_os_error().is_none() {
-                    Error::HostNotFound
-                } else {
-                    Error::Io(e)
-                }
-            })?
-        };
-        let mut result = self.empty();
-        for addr in config.ip_family().keep_wanted(addrs.into_iter()).take(16) {
-            result.push(addr);
+        if self.pool.has_idle(&pool_key(uri)?) {
+            let mut result = self.empty();
+            result.push(PLACEHOLDER);
+            return Ok(result);
         }
-        if result.is_empty() {
-            return Err(Error::HostNotFound);
-        }
-        Ok(result)
+        lookup(uri, config, timeout, self.empty())
     }
+}
+
+/// Resolves the URI's host into `result` (empty).
+fn lookup(
+    uri: &Uri,
+    config: &ureq::config::Config,
+    timeout: NextTimeout,
+    mut result: ResolvedSocketAddrs,
+) -> Result<ResolvedSocketAddrs, Error> {
+    let (host, port) = host_and_port(uri)?;
+    let addrs: Vec<SocketAddr> = if let Ok(ip) = host.parse::<IpAddr>() {
+        vec![SocketAddr::new(ip, port)]
+    } else {
+        let lookup = || (host, port).to_socket_addrs().map(Iterator::collect);
+        match timeout.not_zero() {
+            None => lookup(),
+            Some(t) => crate::timeout::with_timeout(*t, lookup)
+                .map_err(|_| Error::Timeout(timeout.reason))?,
+        }
+        .map_err(|e: io::Error| {
+            if e.kind() == io::ErrorKind::NotFound || e.raw_os_error().is_none() {
+                Error::HostNotFound
+            } else {
+                Error::Io(e)
+            }
+        })?
+    };
+    for addr in config.ip_family().keep_wanted(addrs.into_iter()).take(16) {
+        result.push(addr);
+    }
+    if result.is_empty() {
+        return Err(Error::HostNotFound);
+    }
+    Ok(result)
 }
 
 /// Which connections may serve a request: scheme (TLS or not), host, port.
@@ -154,6 +188,11 @@ impl IdlePool {
             return;
         }
         conns.push_back(idle);
+    }
+
+    fn has_idle(&self, key: &PoolKey) -> bool {
+        let hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
+        hosts.get(key).is_some_and(|c| !c.is_empty())
     }
 
     fn take(&self, key: &PoolKey) -> Option<Idle> {
@@ -240,8 +279,7 @@ impl Connector<()> for GreenConnector {
         chained: Option<()>,
     ) -> Result<Option<GreenTransport>, Error> {
         let _ = chained;
-        let (host, port) = host_and_port(details.uri)?;
-        let key = (details.needs_tls(), host.to_owned(), port);
+        let key = pool_key(details.uri)?;
         if let Some(idle) = self.pool.take(&key) {
             return Ok(Some(GreenTransport {
                 stream: Some(idle.stream),
@@ -255,9 +293,22 @@ impl Connector<()> for GreenConnector {
         }
         let timeout = check(details.timeout)?;
         let deadline = timeout.not_zero().map(|t| std::time::Instant::now() + *t);
+        let resolved;
+        let addrs = if is_placeholder(&details.addrs) {
+            // The pooled connection the resolver counted on is gone.
+            resolved = lookup(
+                details.uri,
+                details.config,
+                timeout,
+                details.resolver.empty(),
+            )?;
+            &resolved
+        } else {
+            &details.addrs
+        };
         let mut last = None;
         let mut stream = None;
-        for addr in details.addrs.iter() {
+        for addr in addrs.iter() {
             let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
             let attempt = match left {
                 Some(left) if left.is_zero() => break,
