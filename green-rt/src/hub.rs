@@ -35,6 +35,11 @@ const WAKER: Token = Token(usize::MAX);
 /// Greenlets resumed between two non-blocking polls while the ready queue
 /// stays busy (tokio's `event_interval`).
 const EVENT_INTERVAL: u32 = 61;
+/// Operations a greenlet may complete without blocking (a send, a receive
+/// or a read that found data, a lock taken at once, ...) before it yields
+/// to the others, as tokio's coop budget does: a greenlet that never has to
+/// wait cannot starve the others or the poller.
+const BUDGET: u32 = 128;
 /// Longest a hub with nothing to run spins waiting for a wake-up from
 /// another thread before it blocks in its poll. Waking a thread blocked in
 /// `epoll_wait` costs tens of microseconds (on a virtual machine, where an
@@ -261,6 +266,9 @@ pub(crate) struct Hub {
     timers: RefCell<Timers>,
     due: RefCell<Vec<Action>>,
     ticks: Cell<u32>,
+    /// Operations the running greenlet (or the root context) may still
+    /// complete without blocking before it yields (see [`coop`]).
+    budget: Cell<u32>,
     /// How long to spin for a remote wake-up before blocking (adaptive).
     spin: Cell<Duration>,
     /// The remote queue's other buffer (see `drain_remote`).
@@ -336,6 +344,23 @@ pub(crate) fn hub() -> &'static Hub {
     // first. `Hub` is neither Send nor Sync, so the reference cannot leave
     // this thread.
     unsafe { &*p }
+}
+
+/// Spends one unit of the running greenlet's budget: called by every
+/// green operation that completed without blocking. When the budget is
+/// spent, the greenlet yields once (every other ready greenlet runs, and
+/// the poller with them) and gets a new budget; switching resets it too.
+/// Call it with no internal lock held. Free on a thread without a hub.
+#[inline]
+pub(crate) fn coop() {
+    if let Some(hub) = try_hub() {
+        let b = hub.budget.get();
+        if b == 0 {
+            hub.out_of_budget();
+        } else {
+            hub.budget.set(b - 1);
+        }
+    }
 }
 
 /// The current thread's hub if it has one.
@@ -432,6 +457,7 @@ impl Hub {
             timers: RefCell::new(Timers::default()),
             due: RefCell::new(Vec::new()),
             ticks: Cell::new(0),
+            budget: Cell::new(BUDGET),
             spin: Cell::new(Duration::ZERO),
             remote_spare: Cell::new(Vec::new()),
             remote,
@@ -609,6 +635,7 @@ impl Hub {
             }
         };
         self.current.set(g);
+        self.budget.set(BUDGET);
         let result = co.resume(());
         self.current.set(ptr::null());
         if let CoroutineResult::Return(()) = result {
@@ -705,12 +732,24 @@ impl Hub {
         }
         self.ticks.set(0);
         self.poll(Some(Duration::ZERO));
+        self.budget.set(BUDGET);
+    }
+
+    /// The budget of the running greenlet is spent: let the others run.
+    /// Not an interruption point (a kill waits for a blocking call), so it
+    /// may be called wherever an operation completes.
+    #[cold]
+    #[inline(never)]
+    fn out_of_budget(&self) {
+        self.budget.set(BUDGET);
+        self.yield_now();
     }
 
     /// Runs the loop on the root context until `done` holds.
     fn run_until(&self, done: impl Fn() -> bool) {
         loop {
             if done() {
+                self.budget.set(BUDGET);
                 return;
             }
             let next = self.ready.borrow_mut().pop_front();

@@ -262,16 +262,23 @@ impl Registration {
         deadline: Option<Instant>,
         mut f: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
+        let mut waited = false;
         loop {
             let snapshot = self.io.readiness.load(Ordering::Acquire);
             match f() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear(dir, snapshot);
+                    waited = true;
                     if !self.wait_ready(dir, deadline)? {
                         return Err(timed_out());
                     }
                 }
-                r => return r,
+                r => {
+                    if !waited {
+                        hub::coop();
+                    }
+                    return r;
+                }
             }
         }
     }
@@ -289,8 +296,10 @@ impl Registration {
         len: usize,
         mut f: impl FnMut() -> io::Result<usize>,
     ) -> io::Result<usize> {
+        let mut waited = false;
         loop {
             if len > 0 && !self.io.may_proceed(dir) {
+                waited = true;
                 if !self.wait_ready(dir, deadline)? {
                     return Err(timed_out());
                 }
@@ -301,15 +310,24 @@ impl Registration {
             match f() {
                 Ok(n) if n > 0 && n < len => {
                     self.io.clear(dir, snapshot);
+                    if !waited {
+                        hub::coop();
+                    }
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear(dir, snapshot);
+                    waited = true;
                     if !self.wait_ready(dir, deadline)? {
                         return Err(timed_out());
                     }
                 }
-                r => return r,
+                r => {
+                    if !waited {
+                        hub::coop();
+                    }
+                    return r;
+                }
             }
         }
     }

@@ -219,6 +219,8 @@ impl<T> Sender<T> {
             return Err(SendError(t));
         }
         s.push(t);
+        drop(s);
+        crate::hub::coop();
         Ok(())
     }
 }
@@ -297,9 +299,13 @@ impl<T> SyncSender<T> {
             None => true,
         };
         if !room {
+            drop(s);
+            hub::coop();
             return Err(TrySendError::Full(t));
         }
         s.push(t);
+        drop(s);
+        hub::coop();
         Ok(())
     }
 }
@@ -325,11 +331,15 @@ impl<T> Receiver<T> {
     /// `Empty`, or `Disconnected` once empty with every sender gone.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut s = waiter::lock(&self.chan.state);
-        match s.pop() {
+        let r = match s.pop() {
             Some(t) => Ok(t),
             None if s.senders == 0 => Err(TryRecvError::Disconnected),
             None => Err(TryRecvError::Empty),
-        }
+        };
+        drop(s);
+        // A loop of `try_recv` must let the sender run.
+        hub::coop();
+        r
     }
 
     /// As [`recv`](Self::recv), for at most `timeout`.
@@ -355,9 +365,14 @@ impl<T> Receiver<T> {
     #[inline(always)]
     fn wait(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let task = hub::hub().current_task();
+        let mut waited = false;
         loop {
             let mut s = waiter::lock(&self.chan.state);
             if let Some(t) = s.pop() {
+                drop(s);
+                if !waited {
+                    hub::coop();
+                }
                 return Ok(t);
             }
             if s.senders == 0 {
@@ -372,6 +387,7 @@ impl<T> Receiver<T> {
             // Unwinding (kill, timeout) unregisters; the normal path does
             // not need to.
             let guard = Unregister(&self.chan);
+            waited = true;
             match deadline {
                 Some(d) => task::park_until(d),
                 None => task::park(),

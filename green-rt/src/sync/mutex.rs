@@ -268,6 +268,9 @@ impl<T: ?Sized> Mutex<T> {
     /// If a holder panicked (the mutex is poisoned); the error still holds
     /// the guard, as with std.
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
+        // The budget is spent before the lock is taken, so that a greenlet
+        // never yields while it holds the lock.
+        crate::hub::coop();
         self.raw.lock();
         self.guard()
     }
@@ -278,6 +281,7 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// `WouldBlock` if it is held, `Poisoned` as with [`lock`](Self::lock).
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
+        crate::hub::coop();
         if self.raw.try_lock() {
             Ok(self.guard()?)
         } else {
