@@ -19,7 +19,7 @@ use super::body::{Body, Kind};
 use super::inbound::{Chunk, Decoder, Failure, Inbound, lock_inbound};
 use super::{App, Tracker, date};
 use crate::net::TcpStream;
-use crate::sync::Mutex;
+use crate::sync::{Mutex, MutexGuard};
 use crate::thread;
 
 /// Initial size of a connection's read buffer.
@@ -72,6 +72,43 @@ struct Conn<'a> {
     flushes: u64,
     idle: Arc<AtomicBool>,
     served: u64,
+}
+
+/// The connection's read side: borrowed directly while no request body
+/// shares it (the common case, no lock), else locked.
+enum InRef<'a> {
+    Own(&'a mut Inbound),
+    Locked(MutexGuard<'a, Inbound>),
+}
+
+impl std::ops::Deref for InRef<'_> {
+    type Target = Inbound;
+    fn deref(&self) -> &Inbound {
+        match self {
+            InRef::Own(i) => i,
+            InRef::Locked(g) => g,
+        }
+    }
+}
+
+impl std::ops::DerefMut for InRef<'_> {
+    fn deref_mut(&mut self) -> &mut Inbound {
+        match self {
+            InRef::Own(i) => i,
+            InRef::Locked(g) => g,
+        }
+    }
+}
+
+fn inbound(arc: &mut Arc<Mutex<Inbound>>) -> InRef<'_> {
+    // Only this connection's greenlet clones the Arc (for a request body),
+    // so a count of 1 cannot grow while it is borrowed.
+    if Arc::strong_count(arc) == 1 {
+        let m = Arc::get_mut(arc).expect("no other reference");
+        InRef::Own(m.get_mut().unwrap_or_else(|e| e.into_inner()))
+    } else {
+        InRef::Locked(lock_inbound(arc))
+    }
 }
 
 struct Untrack<'a>(&'a Tracker, u64);
@@ -136,8 +173,7 @@ impl Conn<'_> {
     fn read_head(&mut self) -> Next {
         let app = self.app;
         let cfg = &app.config;
-        let conn = self.inbound.clone();
-        let mut inb = lock_inbound(&conn);
+        let mut inb = inbound(&mut self.inbound);
         let mut deadline: Option<Instant> = None;
         loop {
             // Empty lines before a request are ignored (RFC 9112, 2.2).
@@ -148,9 +184,6 @@ impl Conn<'_> {
                 .count();
             inb.pos += skip;
             if inb.pos < inb.end {
-                if deadline.is_none() {
-                    deadline = Some(Instant::now() + cfg.header_read_timeout);
-                }
                 match parse(inb.buffered(), cfg.max_headers) {
                     Ok(Some((_, len))) if len > cfg.max_header_bytes => {
                         return Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
@@ -162,12 +195,20 @@ impl Conn<'_> {
                     Ok(None) if inb.end - inb.pos >= cfg.max_header_bytes => {
                         return Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
                     }
-                    Ok(None) => {}
+                    Ok(None) => {
+                        // The head's time starts when it is first seen
+                        // incomplete.
+                        if deadline.is_none() {
+                            deadline = Some(Instant::now() + cfg.header_read_timeout);
+                        }
+                    }
                     Err(status) => return Next::Reject(status),
                 }
             }
             // More input is needed: first send the responses waiting.
-            if !self.wbuf.is_empty() && self.flush().is_err() {
+            if !self.wbuf.is_empty()
+                && flush(&self.stream, &mut self.wbuf, &mut self.flushes).is_err()
+            {
                 return Next::Close;
             }
             let idle = deadline.is_none();
@@ -234,13 +275,15 @@ impl Conn<'_> {
         }
         let has_body = decoder != Decoder::Done;
         let body = {
-            let mut inb = lock_inbound(&self.inbound);
+            let mut inb = inbound(&mut self.inbound);
             inb.begin(decoder, expect_continue && version == Version::HTTP_11);
             inb.max_body = cfg.max_body_bytes;
             inb.max_trailer = cfg.max_header_bytes;
             if has_body {
                 let _ = inb.stream.set_read_timeout(Some(cfg.read_timeout));
-                Body::incoming(self.inbound.clone(), inb.generation)
+                let generation = inb.generation;
+                drop(inb);
+                Body::incoming(self.inbound.clone(), generation)
             } else {
                 Body::empty()
             }
@@ -267,7 +310,7 @@ impl Conn<'_> {
         let flushes = self.flushes;
         let outcome = thread::catch_unwind(|| {
             let resp = self.app.handler.call(req);
-            self.respond(resp, version, is_head, keep_alive)
+            self.respond(resp, version, is_head, keep_alive, has_body)
         });
         let (status, sent, keep_alive) = match outcome {
             Ok(Ok(r)) => r,
@@ -292,7 +335,7 @@ impl Conn<'_> {
             return false;
         }
         // What the handler left of the body is read and dropped, if short.
-        let mut inb = lock_inbound(&self.inbound);
+        let mut inb = inbound(&mut self.inbound);
         let clean = inb.decoder == Decoder::Done && inb.failure.is_none() || inb.drain(DRAIN_LIMIT);
         inb.finish();
         clean && !self.app.tracker.is_stopping()
@@ -319,13 +362,16 @@ impl Conn<'_> {
         version: Version,
         is_head: bool,
         mut keep_alive: bool,
+        has_body: bool,
     ) -> io::Result<(StatusCode, u64, bool)> {
-        let (failure, unread_waiting) = {
-            let inb = lock_inbound(&self.inbound);
+        let (failure, unread_waiting) = if has_body {
+            let inb = inbound(&mut self.inbound);
             (
                 inb.failure,
                 inb.continue_pending && inb.decoder != Decoder::Done,
             )
+        } else {
+            (None, false)
         };
         if let Some(f) = failure {
             // The request body failed: that decides the answer.
@@ -345,9 +391,6 @@ impl Conn<'_> {
         }
         let (parts, body) = resp.into_parts();
         let status = parts.status;
-        if wants_close(&parts.headers) {
-            keep_alive = false;
-        }
         let kind = body.into_kind();
         let bodiless = status.is_informational()
             || status == StatusCode::NO_CONTENT
@@ -379,9 +422,17 @@ impl Conn<'_> {
         w.extend_from_slice(b"\r\n");
         let mut has_date = false;
         for (name, value) in &parts.headers {
+            if name == header::CONNECTION {
+                // The handler's `Connection: close` is honoured; the
+                // server writes the header itself.
+                keep_alive &= !value
+                    .as_bytes()
+                    .split(|&b| b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+                continue;
+            }
             if name == header::CONTENT_LENGTH && !matches!(framing, Framing::None)
                 || name == header::TRANSFER_ENCODING
-                || name == header::CONNECTION
             {
                 continue;
             }
@@ -612,18 +663,6 @@ fn error_response(w: &mut Vec<u8>, status: StatusCode) {
     w.push(b'\n');
 }
 
-/// Whether a `Connection` header asks to close.
-fn wants_close(headers: &HeaderMap) -> bool {
-    has_token(headers, &header::CONNECTION, "close")
-}
-
-fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    headers.get_all(name).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    })
-}
-
 /// A response's own valid `Content-Length`, if it set one.
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     let mut all = headers.get_all(header::CONTENT_LENGTH).iter();
@@ -686,12 +725,14 @@ fn parse_with<'b>(
         _ => return Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
     };
     let mut headers = HeaderMap::with_capacity(req.headers.len());
+    let mut facts = Facts::default();
     for h in req.headers.iter() {
+        facts.see(h.name.as_bytes(), h.value);
         let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| bad)?;
         let value = HeaderValue::from_bytes(h.value).map_err(|_| bad)?;
         headers.append(name, value);
     }
-    let head = check(method, uri, version, headers)?;
+    let head = check(method, uri, version, headers, &facts)?;
     Ok(Some((Next::Request(head), len)))
 }
 
@@ -709,27 +750,63 @@ fn version_error(buf: &[u8]) -> StatusCode {
     }
 }
 
+/// What the framing rules need from the headers, gathered as they are
+/// parsed (cheaper than looking each up in the map).
+#[derive(Default)]
+struct Facts<'b> {
+    hosts: usize,
+    content_lengths: usize,
+    content_length: Option<&'b [u8]>,
+    transfer_encoding: bool,
+    close: bool,
+    keep_alive: bool,
+    expect: Option<&'b [u8]>,
+}
+
+impl<'b> Facts<'b> {
+    #[inline]
+    fn see(&mut self, name: &[u8], value: &'b [u8]) {
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => self.hosts += 1,
+            6 if name.eq_ignore_ascii_case(b"expect") => self.expect = Some(value),
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for t in value.split(|&b| b == b',') {
+                    let t = t.trim_ascii();
+                    self.close |= t.eq_ignore_ascii_case(b"close");
+                    self.keep_alive |= t.eq_ignore_ascii_case(b"keep-alive");
+                }
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                self.content_lengths += 1;
+                self.content_length = Some(value);
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                self.transfer_encoding = true;
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The framing and connection rules of RFC 9112 on a parsed head.
 fn check(
     method: Method,
     uri: Uri,
     version: Version,
     headers: HeaderMap,
+    facts: &Facts<'_>,
 ) -> Result<Head, StatusCode> {
     let bad = StatusCode::BAD_REQUEST;
-    let hosts = headers.get_all(header::HOST).iter().count();
-    if hosts > 1 || (hosts == 0 && version == Version::HTTP_11) {
+    if facts.hosts > 1 || (facts.hosts == 0 && version == Version::HTTP_11) {
         return Err(bad);
     }
-    let te: Vec<&HeaderValue> = headers.get_all(header::TRANSFER_ENCODING).iter().collect();
-    let cl: Vec<&HeaderValue> = headers.get_all(header::CONTENT_LENGTH).iter().collect();
-    let decoder = if !te.is_empty() {
+    let decoder = if facts.transfer_encoding {
         // Both framings at once is how requests are smuggled: refuse.
-        if !cl.is_empty() || version == Version::HTTP_10 {
+        if facts.content_lengths > 0 || version == Version::HTTP_10 {
             return Err(bad);
         }
         let mut codings = Vec::new();
-        for v in te {
+        for v in headers.get_all(header::TRANSFER_ENCODING) {
             let s = v.to_str().map_err(|_| bad)?;
             for t in s.split(',') {
                 let t = t.trim();
@@ -753,11 +830,11 @@ fn check(
             return Err(StatusCode::NOT_IMPLEMENTED);
         }
         Decoder::Chunked(Chunk::Size(0, 0))
-    } else if !cl.is_empty() {
-        if cl.len() > 1 {
+    } else if let Some(cl) = facts.content_length {
+        if facts.content_lengths > 1 {
             return Err(bad);
         }
-        match parse_length(cl[0].as_bytes()).ok_or(bad)? {
+        match parse_length(cl).ok_or(bad)? {
             0 => Decoder::Done,
             n => Decoder::Length(n),
         }
@@ -765,12 +842,12 @@ fn check(
         Decoder::Done
     };
     let keep_alive = match version {
-        Version::HTTP_11 => !has_token(&headers, &header::CONNECTION, "close"),
-        _ => has_token(&headers, &header::CONNECTION, "keep-alive"),
+        Version::HTTP_11 => !facts.close,
+        _ => facts.keep_alive && !facts.close,
     };
     let mut expect_continue = false;
-    if let Some(e) = headers.get(header::EXPECT) {
-        if e.as_bytes().eq_ignore_ascii_case(b"100-continue") {
+    if let Some(e) = facts.expect {
+        if e.eq_ignore_ascii_case(b"100-continue") {
             expect_continue = true;
         } else {
             return Err(StatusCode::EXPECTATION_FAILED);
