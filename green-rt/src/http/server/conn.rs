@@ -9,7 +9,6 @@ use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ::http::header::{self, HeaderName};
@@ -17,7 +16,7 @@ use ::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri,
 
 use super::body::{Body, Kind};
 use super::inbound::{Chunk, Decoder, Failure, Inbound, lock_inbound};
-use super::{App, Tracker, date};
+use super::{App, BUSY, ConnSlot, HEAD, IDLE, Tracker, date};
 use crate::net::TcpStream;
 use crate::sync::{Mutex, MutexGuard};
 use crate::thread;
@@ -70,7 +69,7 @@ struct Conn<'a> {
     /// Times the write buffer was sent (to know whether a response has
     /// started leaving).
     flushes: u64,
-    idle: Arc<AtomicBool>,
+    slot: Arc<ConnSlot>,
     served: u64,
 }
 
@@ -123,8 +122,7 @@ impl Drop for Untrack<'_> {
 pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(app.config.write_timeout));
-    let idle = Arc::new(AtomicBool::new(false));
-    let Some(id) = app.tracker.add(&stream, &idle) else {
+    let Some((id, slot)) = app.tracker.add(&stream) else {
         return;
     };
     let _untrack = Untrack(&app.tracker, id);
@@ -138,7 +136,7 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
         inbound: Arc::new(Mutex::new(Inbound::new(read_half, READ_BUF))),
         wbuf: Vec::with_capacity(4096),
         flushes: 0,
-        idle,
+        slot,
         served: 0,
     };
     conn.run();
@@ -174,8 +172,9 @@ impl Conn<'_> {
         let app = self.app;
         let cfg = &app.config;
         let mut inb = inbound(&mut self.inbound);
-        let mut deadline: Option<Instant> = None;
-        loop {
+        // The wait this head is in (IDLE before its first byte, HEAD after).
+        let mut waiting = BUSY;
+        let outcome = loop {
             // Empty lines before a request are ignored (RFC 9112, 2.2).
             let skip = inb
                 .buffered()
@@ -186,72 +185,61 @@ impl Conn<'_> {
             if inb.pos < inb.end {
                 match parse(inb.buffered(), cfg.max_headers) {
                     Ok(Some((_, len))) if len > cfg.max_header_bytes => {
-                        return Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+                        break Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
                     }
                     Ok(Some((head, len))) => {
                         inb.pos += len;
-                        return head;
+                        break head;
                     }
                     Ok(None) if inb.end - inb.pos >= cfg.max_header_bytes => {
-                        return Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+                        break Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
                     }
                     Ok(None) => {
                         // The head's time starts when it is first seen
                         // incomplete.
-                        if deadline.is_none() {
-                            deadline = Some(Instant::now() + cfg.header_read_timeout);
+                        if waiting != HEAD {
+                            waiting = HEAD;
+                            self.slot.wait(&app.tracker, HEAD, cfg.header_read_timeout);
                         }
                     }
-                    Err(status) => return Next::Reject(status),
+                    Err(status) => break Next::Reject(status),
+                }
+            } else if waiting != IDLE {
+                waiting = IDLE;
+                let timeout = if self.served == 0 {
+                    cfg.header_read_timeout
+                } else {
+                    cfg.keep_alive_timeout
+                };
+                self.slot.wait(&app.tracker, IDLE, timeout);
+                // A stop that began before the wait was marked is seen
+                // here; one that begins after it shuts the read side down.
+                if app.tracker.is_stopping() {
+                    break Next::Close;
                 }
             }
             // More input is needed: first send the responses waiting.
             if !self.wbuf.is_empty()
                 && flush(&self.stream, &mut self.wbuf, &mut self.flushes).is_err()
             {
-                return Next::Close;
+                break Next::Close;
             }
-            let idle = deadline.is_none();
-            let timeout = match deadline {
-                Some(d) => d.saturating_duration_since(Instant::now()),
-                None if self.served == 0 => cfg.header_read_timeout,
-                None => cfg.keep_alive_timeout,
-            };
-            if timeout.is_zero() {
-                return Next::Reject(StatusCode::REQUEST_TIMEOUT);
-            }
-            if idle {
-                // A stop that began before this flag was set is seen here;
-                // one that begins after it shuts the read side down.
-                self.idle.store(true, Ordering::SeqCst);
-                if app.tracker.is_stopping() {
-                    self.idle.store(false, Ordering::SeqCst);
-                    return Next::Close;
+            match inb.fill(cfg.max_header_bytes + READ_BUF) {
+                Ok(0) if self.slot.expired() && waiting == HEAD => {
+                    break Next::Reject(StatusCode::REQUEST_TIMEOUT);
                 }
-            }
-            let _ = inb.stream.set_read_timeout(Some(timeout));
-            let r = inb.fill(cfg.max_header_bytes + READ_BUF);
-            if idle {
-                self.idle.store(false, Ordering::SeqCst);
-            }
-            match r {
-                Ok(0) => return Next::Close,
+                Ok(0) => break Next::Close,
                 Ok(_) => {}
-                Err(e)
-                    if !idle
-                        && matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) =>
-                {
-                    return Next::Reject(StatusCode::REQUEST_TIMEOUT);
-                }
                 Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
-                    return Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+                    break Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
                 }
-                Err(_) => return Next::Close,
+                Err(_) => break Next::Close,
             }
+        };
+        if waiting != BUSY {
+            self.slot.busy();
         }
+        outcome
     }
 
     /// Serves one request; returns whether the connection goes on.

@@ -2,7 +2,18 @@
 //! access log's timestamp.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The current second as the servers' reapers last read it (0: none
+/// running), so that a response does not read the clock.
+static NOW: AtomicU64 = AtomicU64::new(0);
+
+/// Reads the clock for [`append_date`] (each reaper tick, at most a
+/// second apart).
+pub(super) fn tick() {
+    NOW.store(now_secs(), Ordering::Relaxed);
+}
 
 /// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 const DATE_LEN: usize = 29;
@@ -25,9 +36,13 @@ fn now_secs() -> u64 {
 }
 
 /// Appends the current `Date` value (RFC 9110 IMF-fixdate) to `out`,
-/// reformatting it only when the second changed.
+/// reformatting it only when the second changed. The second is the one
+/// the reapers last read (see [`tick`]), or the clock's when none runs.
 pub(super) fn append_date(out: &mut Vec<u8>) {
-    let secs = now_secs();
+    let secs = match NOW.load(Ordering::Relaxed) {
+        0 => now_secs(),
+        s => s,
+    };
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.secs != secs {

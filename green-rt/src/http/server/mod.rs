@@ -62,7 +62,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -132,21 +132,83 @@ pub(super) struct App {
     pub(super) tracker: Arc<Tracker>,
 }
 
-/// The open connections, so that a graceful stop can close the idle ones.
+/// A connection as the [`Tracker`] sees it.
+pub(super) struct ConnSlot {
+    stream: TcpStream,
+    /// [`BUSY`], [`IDLE`] (waiting for a request) or [`HEAD`] (waiting for
+    /// the rest of a request head).
+    state: AtomicU8,
+    /// The tick at which the current wait expires.
+    deadline: AtomicU64,
+    /// Set when the reaper ended the wait (its read side is shut down).
+    expired: AtomicBool,
+}
+
+pub(super) const BUSY: u8 = 0;
+pub(super) const IDLE: u8 = 1;
+pub(super) const HEAD: u8 = 2;
+
+impl ConnSlot {
+    /// Starts a wait of `state` that expires after `timeout`.
+    pub(super) fn wait(&self, tracker: &Tracker, state: u8, timeout: Duration) {
+        let tick = tracker.tick_nanos.load(Ordering::Relaxed).max(1);
+        let ticks =
+            u64::try_from(timeout.as_nanos().div_ceil(u128::from(tick))).unwrap_or(u64::MAX);
+        // +1: the current tick has partly gone already.
+        let at = tracker
+            .tick
+            .load(Ordering::SeqCst)
+            .saturating_add(ticks)
+            .saturating_add(1);
+        self.deadline.store(at, Ordering::SeqCst);
+        self.state.store(state, Ordering::SeqCst);
+    }
+
+    /// Ends a wait.
+    pub(super) fn busy(&self) {
+        self.state.store(BUSY, Ordering::SeqCst);
+    }
+
+    pub(super) fn state(&self) -> u8 {
+        self.state.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn expired(&self) -> bool {
+        self.expired.load(Ordering::SeqCst)
+    }
+
+    fn expire(&self) {
+        self.expired.store(true, Ordering::SeqCst);
+        let _ = self.stream.shutdown(Shutdown::Read);
+    }
+}
+
+/// The open connections, with a reaper that ends the waits past their
+/// deadline (idle keep-alive, slow heads) and closes the idle ones at a
+/// graceful stop. A coarse tick instead of a timer per read: a socket
+/// timeout would cost a clock read and a timer insertion and removal on
+/// every wait, a noticeable part of a small request's cost.
 #[derive(Default)]
 pub(super) struct Tracker {
     pub(super) stopping: AtomicBool,
     next: AtomicU64,
-    conns: Mutex<HashMap<u64, (TcpStream, Arc<AtomicBool>)>>,
+    conns: Mutex<HashMap<u64, Arc<ConnSlot>>>,
+    tick: AtomicU64,
+    tick_nanos: AtomicU64,
 }
 
 impl Tracker {
-    /// Registers a connection; `idle` is set while it waits for a request.
-    pub(super) fn add(&self, stream: &TcpStream, idle: &Arc<AtomicBool>) -> Option<u64> {
+    /// Registers a connection.
+    pub(super) fn add(&self, stream: &TcpStream) -> Option<(u64, Arc<ConnSlot>)> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let clone = stream.try_clone().ok()?;
-        lock(&self.conns).insert(id, (clone, idle.clone()));
-        Some(id)
+        let slot = Arc::new(ConnSlot {
+            stream: stream.try_clone().ok()?,
+            state: AtomicU8::new(BUSY),
+            deadline: AtomicU64::new(u64::MAX),
+            expired: AtomicBool::new(false),
+        });
+        lock(&self.conns).insert(id, slot.clone());
+        Some((id, slot))
     }
 
     pub(super) fn remove(&self, id: u64) {
@@ -157,15 +219,34 @@ impl Tracker {
     /// read side is shut down, so they see EOF and close).
     fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        for (stream, idle) in lock(&self.conns).values() {
-            if idle.load(Ordering::SeqCst) {
-                let _ = stream.shutdown(Shutdown::Read);
+        for slot in lock(&self.conns).values() {
+            if slot.state() == IDLE {
+                let _ = slot.stream.shutdown(Shutdown::Read);
             }
         }
     }
 
     pub(super) fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// The reaper: every tick, ends the waits past their deadline and
+    /// refreshes the `Date` clock; returns when the server stops.
+    fn reap(&self, tick: Duration) {
+        self.tick_nanos.store(
+            u64::try_from(tick.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
+        while !self.is_stopping() {
+            date::tick();
+            crate::thread::sleep(tick);
+            let now = self.tick.fetch_add(1, Ordering::SeqCst) + 1;
+            for slot in lock(&self.conns).values() {
+                if slot.state() != BUSY && now >= slot.deadline.load(Ordering::SeqCst) {
+                    slot.expire();
+                }
+            }
+        }
     }
 }
 
@@ -323,6 +404,17 @@ impl Server {
             tracker: self.tracker.clone(),
         });
         let _ = self.app.set(app);
+        // The reaper's tick: a quarter of the shortest wait, within 5 ms
+        // and 1 s (the `Date` header is refreshed on it too).
+        let c = &self.config;
+        let tick = (c.header_read_timeout.min(c.keep_alive_timeout) / 4)
+            .clamp(Duration::from_millis(5), Duration::from_secs(1));
+        let tracker = self.tracker.clone();
+        tracker.tick_nanos.store(
+            u64::try_from(tick.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
+        drop(crate::thread::spawn(move || tracker.reap(tick)));
     }
 
     /// Starts serving `handler` in the background (gevent's `start()`).
