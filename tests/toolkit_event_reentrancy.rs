@@ -286,3 +286,70 @@ fn a_drop_that_yields_never_runs_under_the_lock() {
         drop(q);
     });
 }
+
+#[test]
+fn a_panic_hook_that_yields_never_runs_under_the_lock() {
+    // A greenlet stuck in the hook keeps std's hook lock, which the test
+    // harness takes at exit: this scenario runs in a child process, killed
+    // if it hangs.
+    const CHILD: &str = "GREEN_TEST_HOOK_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        return panic_hook_scenario();
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_panic_hook_that_yields_never_runs_under_the_lock",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if t0.elapsed() > LIMIT {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!(
+                "a panic hook that yields: hung for {LIMIT:?} (task_done panicked under the lock?)"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "{status}");
+}
+
+fn panic_hook_scenario() {
+    // Green installs its own hook with its first greenlet: ours goes on
+    // top of it, and yields in the greenlet named "hook-yields".
+    thread::spawn(|| ()).join().unwrap();
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if thread::current().name() == Some("hook-yields") {
+            thread::yield_now();
+        }
+        default(info);
+    }));
+    let q: Queue<u32> = Queue::new();
+    let bad = {
+        let q = q.clone();
+        thread::Builder::new()
+            .name("hook-yields".into())
+            .spawn(move || q.task_done())
+            .unwrap()
+    };
+    let other = {
+        let q = q.clone();
+        thread::spawn(move || {
+            q.put(1);
+            q.get()
+        })
+    };
+    assert!(bad.join().is_err());
+    assert_eq!(other.join().unwrap(), 1);
+}

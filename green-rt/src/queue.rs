@@ -553,7 +553,11 @@ impl<T, S: Storage<T>> BaseQueue<T, S> {
     /// `ValueError`).
     pub fn task_done(&self) {
         let mut s = waiter::lock(&self.inner.state);
-        assert!(s.unfinished > 0, "task_done() called too many times");
+        if s.unfinished == 0 {
+            // Panic (and run the panic hook, user code) after unlocking.
+            drop(s);
+            panic!("task_done() called too many times");
+        }
         s.unfinished -= 1;
         if s.unfinished == 0 {
             s.joiners.notify_all();
