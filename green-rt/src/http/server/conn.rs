@@ -289,7 +289,9 @@ impl Conn<'_> {
         *req.uri_mut() = uri;
         *req.version_mut() = version;
         *req.headers_mut() = headers;
-        req.extensions_mut().insert(RemoteAddr(self.peer));
+        if cfg.remote_addr {
+            req.extensions_mut().insert(RemoteAddr(self.peer));
+        }
         if self.app.tracker.is_stopping() {
             keep_alive = false;
         }
@@ -403,11 +405,16 @@ impl Conn<'_> {
 
         // The head.
         let w = &mut self.wbuf;
-        w.extend_from_slice(b"HTTP/1.1 ");
-        w.extend_from_slice(status.as_str().as_bytes());
-        w.push(b' ');
-        w.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
-        w.extend_from_slice(b"\r\n");
+        w.reserve(256);
+        if status == StatusCode::OK {
+            w.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        } else {
+            w.extend_from_slice(b"HTTP/1.1 ");
+            w.extend_from_slice(status.as_str().as_bytes());
+            w.push(b' ');
+            w.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+            w.extend_from_slice(b"\r\n");
+        }
         let mut has_date = false;
         for (name, value) in &parts.headers {
             if name == header::CONNECTION {
@@ -425,22 +432,13 @@ impl Conn<'_> {
                 continue;
             }
             has_date |= name == header::DATE;
-            w.extend_from_slice(name.as_str().as_bytes());
-            w.extend_from_slice(b": ");
-            w.extend_from_slice(value.as_bytes());
-            w.extend_from_slice(b"\r\n");
+            push_header(w, name.as_str().as_bytes(), value.as_bytes());
         }
         if !has_date {
-            w.extend_from_slice(b"date: ");
-            date::append_date(w);
-            w.extend_from_slice(b"\r\n");
+            date::append_date_line(w);
         }
         match framing {
-            Framing::Length(n) => {
-                w.extend_from_slice(b"content-length: ");
-                push_decimal(w, n);
-                w.extend_from_slice(b"\r\n");
-            }
+            Framing::Length(n) => push_content_length(w, n),
             Framing::Chunked if !is_head => {
                 w.extend_from_slice(b"transfer-encoding: chunked\r\n");
             }
@@ -607,6 +605,47 @@ impl Write for BodyOut<'_> {
     }
 }
 
+/// `name: value\r\n`, in one copy when it is short.
+#[inline]
+fn push_header(w: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    let len = name.len() + value.len() + 4;
+    let mut line = [0u8; 128];
+    if len > line.len() {
+        w.extend_from_slice(name);
+        w.extend_from_slice(b": ");
+        w.extend_from_slice(value);
+        w.extend_from_slice(b"\r\n");
+        return;
+    }
+    line[..name.len()].copy_from_slice(name);
+    line[name.len()..name.len() + 2].copy_from_slice(b": ");
+    line[name.len() + 2..len - 2].copy_from_slice(value);
+    line[len - 2..len].copy_from_slice(b"\r\n");
+    w.extend_from_slice(&line[..len]);
+}
+
+/// `content-length: N\r\n` in one copy.
+#[inline]
+fn push_content_length(w: &mut Vec<u8>, mut n: u64) {
+    const PREFIX: &[u8] = b"content-length: ";
+    let mut line = [0u8; 16 + 20 + 2];
+    line[..PREFIX.len()].copy_from_slice(PREFIX);
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let d = digits.len() - i;
+    line[PREFIX.len()..PREFIX.len() + d].copy_from_slice(&digits[i..]);
+    line[PREFIX.len() + d..PREFIX.len() + d + 2].copy_from_slice(b"\r\n");
+    w.extend_from_slice(&line[..PREFIX.len() + d + 2]);
+}
+
 fn push_decimal(w: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
@@ -706,7 +745,11 @@ fn parse_with<'b>(
     };
     let bad = StatusCode::BAD_REQUEST;
     let method = Method::from_bytes(req.method.ok_or(bad)?.as_bytes()).map_err(|_| bad)?;
-    let uri: Uri = req.path.ok_or(bad)?.parse().map_err(|_| bad)?;
+    let uri: Uri = match req.path.ok_or(bad)? {
+        // The most requested path, without an allocation.
+        "/" => Uri::from_static("/"),
+        path => path.parse().map_err(|_| bad)?,
+    };
     let version = match req.version {
         Some(1) => Version::HTTP_11,
         Some(0) => Version::HTTP_10,

@@ -17,15 +17,17 @@ pub(super) fn tick() {
 
 /// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 const DATE_LEN: usize = 29;
+/// `date: ` + the date + CRLF.
+const LINE_LEN: usize = 6 + DATE_LEN + 2;
 
 struct Cached {
     secs: u64,
-    text: [u8; DATE_LEN],
+    line: [u8; LINE_LEN],
 }
 
 thread_local! {
     static CACHE: RefCell<Cached> = const {
-        RefCell::new(Cached { secs: u64::MAX, text: [b' '; DATE_LEN] })
+        RefCell::new(Cached { secs: u64::MAX, line: [b' '; LINE_LEN] })
     };
 }
 
@@ -39,6 +41,15 @@ fn now_secs() -> u64 {
 /// reformatting it only when the second changed. The second is the one
 /// the reapers last read (see [`tick`]), or the clock's when none runs.
 pub(super) fn append_date(out: &mut Vec<u8>) {
+    with_line(|line| out.extend_from_slice(&line[6..6 + DATE_LEN]));
+}
+
+/// Appends a whole `date: ...\r\n` header line.
+pub(super) fn append_date_line(out: &mut Vec<u8>) {
+    with_line(|line| out.extend_from_slice(line));
+}
+
+fn with_line(f: impl FnOnce(&[u8; LINE_LEN])) {
     let secs = match NOW.load(Ordering::Relaxed) {
         0 => now_secs(),
         s => s,
@@ -47,9 +58,11 @@ pub(super) fn append_date(out: &mut Vec<u8>) {
         let mut c = c.borrow_mut();
         if c.secs != secs {
             c.secs = secs;
-            c.text.copy_from_slice(imf_fixdate(secs).as_bytes());
+            c.line[..6].copy_from_slice(b"date: ");
+            c.line[6..6 + DATE_LEN].copy_from_slice(imf_fixdate(secs).as_bytes());
+            c.line[6 + DATE_LEN..].copy_from_slice(b"\r\n");
         }
-        out.extend_from_slice(&c.text);
+        f(&c.line);
     });
 }
 

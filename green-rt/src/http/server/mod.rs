@@ -108,6 +108,7 @@ pub(super) struct Config {
     pub(super) read_timeout: Duration,
     pub(super) write_timeout: Duration,
     pub(super) access_log: Option<LogSink>,
+    pub(super) remote_addr: bool,
 }
 
 impl Default for Config {
@@ -121,6 +122,7 @@ impl Default for Config {
             read_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
             access_log: None,
+            remote_addr: false,
         }
     }
 }
@@ -385,6 +387,14 @@ impl Server {
     /// instead of standard error.
     pub fn access_log_to<F: Fn(&str) + Send + Sync + 'static>(mut self, f: F) -> Server {
         self.config.access_log = Some(Arc::new(f));
+        self
+    }
+
+    /// Puts the client's address in each request's extensions as a
+    /// [`RemoteAddr`] (WSGI's `REMOTE_ADDR`). Off by default: it costs an
+    /// allocation per request.
+    pub fn remote_addr(mut self, on: bool) -> Server {
+        self.config.remote_addr = on;
         self
     }
 
