@@ -14,9 +14,14 @@
 //!
 //! The pool is bounded: at most [`max_threads`] OS threads run jobs at once
 //! (default 20, or the `GREEN_TPOOL_SIZE` environment variable read at first
-//! use, or [`set_max_threads`]). Threads start lazily, one per job waiting
-//! for a thread, and end after 10 s without work. Jobs beyond the bound
-//! queue in order. `green::net` resolves host names here.
+//! use, or [`set_max_threads`]). Threads start lazily and end after 10 s
+//! without work. As many threads as the machine has cores, less one, start
+//! as soon as jobs need them; beyond those, a thread starts for a job that
+//! has waited 1 ms in the queue (its threads are then blocked, not busy).
+//! So short jobs (a file read from the page cache) do not crowd the cores
+//! with threads that only take turns, and blocking ones (a slow disk, a
+//! name lookup) still get up to the bound. Jobs beyond the bound queue in
+//! order. `green::net` resolves host names here.
 //!
 //! Jobs are for code that blocks, not for green code: a green socket that
 //! waited in a job is served by the pool thread's hub, which does not run
@@ -24,9 +29,10 @@
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::task::{self, Task};
 
@@ -42,11 +48,15 @@ type Job = Box<dyn FnOnce() + Send>;
 struct Pool {
     state: Mutex<State>,
     work: Condvar,
+    /// Threads started as soon as a job waits: one less than the cores
+    /// (at least one), so that the hub that hands out the jobs keeps a core.
+    eager: usize,
 }
 
 struct State {
     queue: VecDeque<Job>,
     threads: usize,
+    /// Workers asleep on `work`.
     idle: usize,
     max: usize,
 }
@@ -63,6 +73,7 @@ fn pool() -> &'static Pool {
             .and_then(|v| v.trim().parse::<usize>().ok())
             .filter(|&n| n > 0)
             .unwrap_or(DEFAULT_MAX_THREADS);
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
         Pool {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
@@ -71,6 +82,7 @@ fn pool() -> &'static Pool {
                 max,
             }),
             work: Condvar::new(),
+            eager: cores.saturating_sub(1).max(1),
         }
     })
 }
@@ -128,27 +140,59 @@ where
     }
     let slot = Arc::new(Slot {
         result: Mutex::new(None),
+        started: AtomicBool::new(false),
         waiter: task::current(),
     });
     let job_slot = slot.clone();
     submit(Box::new(move || {
+        job_slot.started.store(true, Ordering::Release);
         let result = panic::catch_unwind(AssertUnwindSafe(f));
         *job_slot.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
         job_slot.waiter.unpark();
     }));
+    let mut grow_at = Instant::now() + GROW_AFTER;
     loop {
         let done = slot.result.lock().unwrap_or_else(|e| e.into_inner()).take();
         match done {
             Some(Ok(value)) => return value,
             Some(Err(payload)) => panic::resume_unwind(payload),
-            None => task::park(),
+            None if slot.started.load(Ordering::Acquire) => task::park(),
+            None => {
+                // Still queued: the threads are busy. If they still are
+                // after GROW_AFTER, they are blocked rather than working,
+                // and another thread is worth starting.
+                if Instant::now() >= grow_at {
+                    grow();
+                    grow_at = Instant::now() + GROW_AFTER;
+                }
+                task::park_until(grow_at);
+            }
         }
     }
 }
 
 struct Slot<T> {
     result: Mutex<Option<thread::Result<T>>>,
+    /// Set when a pool thread begins the job.
+    started: AtomicBool,
     waiter: Arc<Task>,
+}
+
+/// How long a job may wait in the queue before its caller starts another
+/// pool thread (up to [`max_threads`]). The first threads (one less than
+/// the cores) start as soon as a job needs one.
+const GROW_AFTER: Duration = Duration::from_millis(1);
+
+/// Starts one more thread if jobs are waiting and the bound allows.
+fn grow() {
+    let pool = pool();
+    let mut s = lock(pool);
+    if s.queue.len() > s.idle && s.threads < s.max {
+        start_thread(&mut s);
+    }
+    if s.idle > 0 {
+        pool.work.notify_one();
+    }
 }
 
 fn submit(job: Job) {
@@ -159,7 +203,10 @@ fn submit(job: Job) {
         pool.work.notify_one();
         return;
     }
-    if s.threads < s.max && !start_thread(&mut s) && s.threads == 0 {
+    // Threads beyond `eager` start only when jobs wait ([`grow`]): for
+    // short jobs (a file in the page cache) more runnable threads than
+    // cores only take turns with each other and with the hub.
+    if s.threads < s.max.min(pool.eager) && !start_thread(&mut s) && s.threads == 0 {
         s.queue.pop_back();
         drop(s);
         panic!("green::tpool: cannot start a pool thread and none is running");
