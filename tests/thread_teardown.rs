@@ -132,7 +132,11 @@ fn child_entry() {
                 "destructors did not run"
             );
             assert!(f1 <= f0, "leaked descriptors: {f0} -> {f1}");
-            assert!(m1 <= m0 + 4, "leaked maps: {m0} -> {m1}");
+            // Under AddressSanitizer (scripts/asan.sh) the sanitizer's own
+            // allocator maps memory as it goes: only the fds count there.
+            if std::env::var_os("GREEN_ASAN").is_none() {
+                assert!(m1 <= m0 + 4, "leaked maps: {m0} -> {m1}");
+            }
             println!("survived");
         }
         Ok("workers") => {
@@ -179,7 +183,11 @@ fn child_entry() {
             println!("fds {f0} -> {f1}, maps {m0} -> {m1}");
             assert_eq!(dropped.load(Ordering::SeqCst), 24);
             assert!(f1 <= f0, "leaked descriptors: {f0} -> {f1}");
-            assert!(m1 <= m0 + 4, "leaked maps: {m0} -> {m1}");
+            // Under AddressSanitizer (scripts/asan.sh) the sanitizer's own
+            // allocator maps memory as it goes: only the fds count there.
+            if std::env::var_os("GREEN_ASAN").is_none() {
+                assert!(m1 <= m0 + 4, "leaked maps: {m0} -> {m1}");
+            }
             println!("survived");
         }
         _ => {}
