@@ -298,8 +298,11 @@ impl Conn<'_> {
 
         let resp_start = self.wbuf.len();
         let flushes = self.flushes;
+        // The request goes in by reference: moving it into the closure
+        // would copy it once more.
+        let mut req = Some(req);
         let outcome = thread::catch_unwind(|| {
-            let resp = self.app.handler.call(req);
+            let resp = self.app.handler.call(req.take().expect("request"));
             self.respond(resp, version, is_head, keep_alive, has_body)
         });
         let (status, sent, keep_alive) = match outcome {
@@ -605,45 +608,36 @@ impl Write for BodyOut<'_> {
     }
 }
 
-/// `name: value\r\n`, in one copy when it is short.
+/// `name: value\r\n`.
 #[inline]
 fn push_header(w: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    let len = name.len() + value.len() + 4;
-    let mut line = [0u8; 128];
-    if len > line.len() {
-        w.extend_from_slice(name);
-        w.extend_from_slice(b": ");
-        w.extend_from_slice(value);
-        w.extend_from_slice(b"\r\n");
-        return;
-    }
-    line[..name.len()].copy_from_slice(name);
-    line[name.len()..name.len() + 2].copy_from_slice(b": ");
-    line[name.len() + 2..len - 2].copy_from_slice(value);
-    line[len - 2..len].copy_from_slice(b"\r\n");
-    w.extend_from_slice(&line[..len]);
+    w.extend_from_slice(name);
+    w.extend_from_slice(b": ");
+    w.extend_from_slice(value);
+    w.extend_from_slice(b"\r\n");
 }
 
-/// `content-length: N\r\n` in one copy.
+/// `content-length: N\r\n` (digit by digit: no copy of a variable
+/// length, which would be a `memcpy` call).
 #[inline]
-fn push_content_length(w: &mut Vec<u8>, mut n: u64) {
-    const PREFIX: &[u8] = b"content-length: ";
-    let mut line = [0u8; 16 + 20 + 2];
-    line[..PREFIX.len()].copy_from_slice(PREFIX);
+fn push_content_length(w: &mut Vec<u8>, n: u64) {
+    w.extend_from_slice(b"content-length: ");
     let mut digits = [0u8; 20];
     let mut i = digits.len();
+    let mut m = n;
     loop {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
+        digits[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
             break;
         }
     }
-    let d = digits.len() - i;
-    line[PREFIX.len()..PREFIX.len() + d].copy_from_slice(&digits[i..]);
-    line[PREFIX.len() + d..PREFIX.len() + d + 2].copy_from_slice(b"\r\n");
-    w.extend_from_slice(&line[..PREFIX.len() + d + 2]);
+    for &d in &digits[i..] {
+        w.push(d);
+    }
+    w.push(b'\r');
+    w.push(b'\n');
 }
 
 fn push_decimal(w: &mut Vec<u8>, mut n: u64) {
