@@ -187,3 +187,34 @@ fn accept_completes_while_another_greenlet_spins_on_try_recv() {
         let _unused: Option<TcpStream> = None;
     });
 }
+
+#[test]
+fn spinning_on_once_lock_get_lets_the_initializer_run() {
+    let v = on_one_hub("OnceLock::get spin", || {
+        let cell = Arc::new(green::sync::OnceLock::new());
+        let setter = {
+            let cell = cell.clone();
+            green::thread::spawn(move || {
+                let _ = cell.set(7u32);
+            })
+        };
+        // std's own tests spin like this, waiting for another thread.
+        while cell.get().is_none() {}
+        setter.join().unwrap();
+        *cell.get().unwrap()
+    });
+    assert_eq!(v, 7);
+}
+
+#[test]
+fn spinning_on_once_is_completed_lets_it_complete() {
+    on_one_hub("Once::is_completed spin", || {
+        let once = Arc::new(green::sync::Once::new());
+        let runner = {
+            let once = once.clone();
+            green::thread::spawn(move || once.call_once(|| ()))
+        };
+        while !once.is_completed() {}
+        runner.join().unwrap();
+    });
+}

@@ -59,6 +59,7 @@ impl Event {
 
     /// Whether the flag is set.
     pub fn is_set(&self) -> bool {
+        crate::hub::coop();
         self.inner.flag.load(Ordering::Acquire)
     }
 

@@ -477,6 +477,7 @@ impl<T, S: Storage<T>> BaseQueue<T, S> {
     ///
     /// `Full(item)` if the queue is full.
     pub fn put_nowait(&self, item: T) -> Result<(), Full<T>> {
+        crate::hub::coop();
         let mut item = Some(item);
         let mut s = waiter::lock(&self.inner.state);
         if self.try_push(&mut s, &mut item) {
@@ -515,6 +516,7 @@ impl<T, S: Storage<T>> BaseQueue<T, S> {
     ///
     /// [`Empty`] if the queue is empty.
     pub fn get_nowait(&self) -> Result<T, Empty> {
+        crate::hub::coop();
         let taken = Self::try_take(&mut waiter::lock(&self.inner.state)).ok_or(Empty)?;
         Ok(self.finish(taken))
     }

@@ -87,6 +87,7 @@ impl Once {
 
     /// Whether a call has completed.
     pub fn is_completed(&self) -> bool {
+        crate::hub::coop();
         self.done.load(Ordering::Acquire)
     }
 
@@ -192,6 +193,7 @@ impl<T> OnceLock<T> {
 
     /// The value, if initialized.
     pub fn get(&self) -> Option<&T> {
+        crate::hub::coop();
         self.cell.get()
     }
 

@@ -219,6 +219,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// If the lock is poisoned; the error holds the guard.
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
+        crate::hub::coop();
         self.raw.acquire(false);
         self.read_guard()
     }
@@ -229,6 +230,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// If the lock is poisoned; the error holds the guard.
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
+        crate::hub::coop();
         self.raw.acquire(true);
         self.write_guard()
     }
@@ -239,6 +241,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// `WouldBlock` or `Poisoned`.
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
+        crate::hub::coop();
         if self.raw.try_read() {
             Ok(self.read_guard()?)
         } else {
@@ -252,6 +255,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// `WouldBlock` or `Poisoned`.
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
+        crate::hub::coop();
         if self.raw.try_write() {
             Ok(self.write_guard()?)
         } else {

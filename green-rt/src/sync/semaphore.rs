@@ -70,6 +70,7 @@ impl Semaphore {
 
     /// Takes a permit, parking until one is free.
     pub fn acquire(&self) {
+        crate::hub::coop();
         self.acquire_inner(None);
     }
 
@@ -81,6 +82,7 @@ impl Semaphore {
 
     /// Takes a permit if one is free now (and no one is queued).
     pub fn try_acquire(&self) -> bool {
+        crate::hub::coop();
         let mut s = waiter::lock(&self.state);
         if s.permits > 0 && s.waiters.is_empty() {
             s.permits -= 1;
