@@ -26,6 +26,7 @@ use green::http::server::{Body, Method, Request, Response, Server, StatusCode, h
 
 static VISITS: Mutex<u64> = Mutex::new(0);
 
+// ANCHOR: routes
 fn application(req: Request<Body>) -> Response<Body> {
     *VISITS.lock().unwrap() += 1;
     let path = req.uri().path().to_string();
@@ -55,6 +56,9 @@ fn application(req: Request<Body>) -> Response<Body> {
     }
 }
 
+// ANCHOR_END: routes
+
+// ANCHOR: form
 /// A form POST (`application/x-www-form-urlencoded`), read from the body.
 fn form(req: Request<Body>) -> Response<Body> {
     let mut raw = String::new();
@@ -76,6 +80,8 @@ fn form(req: Request<Body>) -> Response<Body> {
     }
     text(out)
 }
+
+// ANCHOR_END: form
 
 /// Decodes `+` and `%XX` of a form field.
 fn decode(s: &str) -> String {
@@ -118,6 +124,7 @@ fn html(s: &'static str) -> Response<Body> {
         .unwrap()
 }
 
+// ANCHOR: main
 #[green::main]
 fn main() -> io::Result<()> {
     let addr = env::args()
@@ -127,4 +134,5 @@ fn main() -> io::Result<()> {
     eprintln!("wsgi: serving on http://{}", server.local_addr());
     server.serve_forever(application)
 }
+// ANCHOR_END: main
 // ANCHOR_END: app

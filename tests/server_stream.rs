@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use green::server::{ServerHandle, StreamServer};
 
+// ANCHOR: echo
 fn echo(mut s: green::net::TcpStream, _peer: std::net::SocketAddr) {
     let mut buf = [0u8; 1024];
     while let Ok(n @ 1..) = s.read(&mut buf) {
@@ -17,6 +18,7 @@ fn echo(mut s: green::net::TcpStream, _peer: std::net::SocketAddr) {
         }
     }
 }
+// ANCHOR_END: echo
 
 /// Runs a server built by `make` with `start` on a thread of its own.
 fn run<F>(make: F) -> (ServerHandle, std::thread::JoinHandle<()>)
@@ -124,6 +126,7 @@ fn stop_kills_connections_past_the_deadline() {
 
 #[test]
 fn serve_forever_stops_from_another_thread() {
+    // ANCHOR: serve_forever
     let (tx, rx) = mpsc::channel();
     let t = std::thread::spawn(move || {
         green::runtime::Builder::new().workers(2).run(|| {
@@ -142,4 +145,5 @@ fn serve_forever_stops_from_another_thread() {
     drop(clients);
     assert!(h.stop(Duration::from_secs(2)));
     t.join().unwrap().unwrap();
+    // ANCHOR_END: serve_forever
 }
