@@ -229,3 +229,62 @@ fn a_name_with_a_nul_byte_panics_at_spawn_as_std() {
             .starts_with("thread name may not contain interior null bytes")
     );
 }
+
+#[test]
+fn rwlock_poisoning_is_per_greenlet() {
+    let l = Arc::new(green::sync::RwLock::new(0));
+    let in_drop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel::<()>();
+    struct WaitOnDrop(mpsc::Receiver<()>, Arc<AtomicBool>);
+    impl Drop for WaitOnDrop {
+        fn drop(&mut self) {
+            self.1.store(true, Ordering::SeqCst);
+            let _ = self.0.recv();
+        }
+    }
+    let flag = in_drop.clone();
+    let a = thread::spawn(move || {
+        let _w = WaitOnDrop(rx, flag);
+        panic!("A unwinds");
+    });
+    while !in_drop.load(Ordering::SeqCst) {
+        thread::yield_now();
+    }
+    // While A unwinds on this OS thread, B's ordinary write does not poison.
+    let l2 = l.clone();
+    thread::spawn(move || {
+        *l2.write().unwrap() += 1;
+    })
+    .join()
+    .unwrap();
+    assert!(
+        !l.is_poisoned(),
+        "an ordinary write unlock poisoned the lock"
+    );
+    tx.send(()).unwrap();
+    assert!(a.join().is_err());
+    // A writer that panics poisons it, as std's; a reader does not.
+    let l3 = l.clone();
+    assert!(
+        thread::spawn(move || {
+            let _g = l3.read().unwrap();
+            panic!("reader panics");
+        })
+        .join()
+        .is_err()
+    );
+    assert!(!l.is_poisoned(), "a panicking reader poisoned the lock");
+    let l4 = l.clone();
+    assert!(
+        thread::spawn(move || {
+            let _g = l4.write().unwrap();
+            panic!("writer panics");
+        })
+        .join()
+        .is_err()
+    );
+    assert!(l.is_poisoned());
+    assert!(l.read().is_err());
+    l.clear_poison();
+    assert_eq!(*l.read().unwrap(), 1);
+}

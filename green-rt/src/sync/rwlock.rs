@@ -13,6 +13,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult};
 
+use super::mutex::PoisonFlag;
 use super::waiter::{self, Waiter};
 use crate::sync::spin::SpinLock;
 
@@ -144,6 +145,9 @@ impl RawRwLock {
 /// order (consecutive readers together).
 pub struct RwLock<T: ?Sized> {
     raw: RawRwLock,
+    /// Green's poison flag, per greenlet (see [`PoisonFlag`]); std's flag
+    /// on `data` follows the OS thread's panic count and is ignored.
+    poison: PoisonFlag,
     data: std::sync::RwLock<T>,
 }
 
@@ -159,6 +163,9 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     raw: &'a RawRwLock,
+    poison: &'a PoisonFlag,
+    /// Whether the holder was unwinding when it took the guard.
+    panicking: bool,
     inner: Option<std::sync::RwLockWriteGuard<'a, T>>,
 }
 
@@ -167,6 +174,7 @@ impl<T> RwLock<T> {
     pub const fn new(t: T) -> RwLock<T> {
         RwLock {
             raw: RawRwLock::new(),
+            poison: PoisonFlag::new(),
             data: std::sync::RwLock::new(t),
         }
     }
@@ -177,7 +185,16 @@ impl<T> RwLock<T> {
     ///
     /// If the lock is poisoned; the error holds the data.
     pub fn into_inner(self) -> LockResult<T> {
-        self.data.into_inner()
+        let poisoned = self.poison.get();
+        let t = self
+            .data
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        if poisoned {
+            Err(PoisonError::new(t))
+        } else {
+            Ok(t)
+        }
     }
 }
 
@@ -185,31 +202,30 @@ const INVARIANT: &str = "green::sync::RwLock: data locked without the green lock
 
 impl<T: ?Sized> RwLock<T> {
     fn read_guard(&self) -> LockResult<RwLockReadGuard<'_, T>> {
-        match self.data.try_read() {
-            Ok(g) => Ok(RwLockReadGuard {
-                raw: &self.raw,
-                inner: Some(g),
-            }),
-            Err(TryLockError::Poisoned(p)) => Err(PoisonError::new(RwLockReadGuard {
-                raw: &self.raw,
-                inner: Some(p.into_inner()),
-            })),
+        let inner = match self.data.try_read() {
+            Ok(g) => g,
+            // std's flag (it follows the OS thread's panic count): ignored.
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => unreachable!("{INVARIANT}"),
-        }
+        };
+        self.poison.result(RwLockReadGuard {
+            raw: &self.raw,
+            inner: Some(inner),
+        })
     }
 
     fn write_guard(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
-        match self.data.try_write() {
-            Ok(g) => Ok(RwLockWriteGuard {
-                raw: &self.raw,
-                inner: Some(g),
-            }),
-            Err(TryLockError::Poisoned(p)) => Err(PoisonError::new(RwLockWriteGuard {
-                raw: &self.raw,
-                inner: Some(p.into_inner()),
-            })),
+        let inner = match self.data.try_write() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => unreachable!("{INVARIANT}"),
-        }
+        };
+        self.poison.result(RwLockWriteGuard {
+            raw: &self.raw,
+            poison: &self.poison,
+            panicking: self.poison.guard(),
+            inner: Some(inner),
+        })
     }
 
     /// Acquires shared access, parking the greenlet while a writer holds
@@ -265,12 +281,12 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Whether a writer panicked while holding the lock.
     pub fn is_poisoned(&self) -> bool {
-        self.data.is_poisoned()
+        self.poison.get()
     }
 
     /// Clears the poisoned state.
     pub fn clear_poison(&self) {
-        self.data.clear_poison();
+        self.poison.clear();
     }
 
     /// A mutable reference to the data; no locking is needed.
@@ -279,7 +295,13 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// If the lock is poisoned; the error holds the reference.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
-        self.data.get_mut()
+        let poisoned = self.poison.get();
+        let t = self.data.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if poisoned {
+            Err(PoisonError::new(t))
+        } else {
+            Ok(t)
+        }
     }
 }
 
@@ -372,6 +394,8 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
+        // Poison (per greenlet: a writer that panicked), then release.
+        self.poison.done(self.panicking);
         drop(self.inner.take());
         self.raw.release(true);
     }
