@@ -131,7 +131,7 @@ fn case(rng: &mut Rng) -> Vec<u8> {
         _ => {
             let mut v = Vec::new();
             for _ in 0..rng.below(40) {
-                let t: &[u8] = *rng.pick(TOKENS);
+                let t = rng.pick::<&[u8]>(TOKENS);
                 v.extend_from_slice(t);
             }
             v
