@@ -403,3 +403,36 @@ fn status_codes_without_a_body() {
     let _ = c.stream.read_to_end(&mut rest);
     assert!(rest.is_empty());
 }
+
+#[test]
+fn remote_addr_when_asked_for() {
+    use green::http::server::RemoteAddr;
+    let srv = start(
+        |s| s.remote_addr(true),
+        |req: Request<Body>| {
+            let peer = req.extensions().get::<RemoteAddr>().map(|a| a.0.ip());
+            Response::new(format!("{peer:?}"))
+        },
+    );
+    let r = roundtrip(srv.addr, &get("/")).unwrap();
+    assert_eq!(r.text(), "Some(127.0.0.1)");
+}
+
+#[test]
+fn a_sized_body_that_ends_early_closes_the_connection() {
+    let srv = start(
+        |s| s,
+        |req: Request<Body>| {
+            if req.uri().path() == "/short" {
+                Response::new(Body::sized(&b"abc"[..], 10))
+            } else {
+                Response::new(Body::from("fine"))
+            }
+        },
+    );
+    let mut c = Client::new(srv.connect());
+    c.send(&get("/short"));
+    // The head promised 10 bytes; 3 came, then the connection closed.
+    assert!(c.response(false).is_err());
+    assert_eq!(roundtrip(srv.addr, &get("/")).unwrap().text(), "fine");
+}
