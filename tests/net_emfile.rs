@@ -38,6 +38,12 @@ fn accept_backs_off_on_emfile_and_recovers() {
     // test, so nothing else in the process depends on the old limit.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) }, 0);
 
+    // Every client connects first (the backlog holds them): the clients'
+    // descriptors are taken before the server may use any.
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        clients.push(TcpStream::connect(addr).unwrap());
+    }
     let accepted = Arc::new(AtomicUsize::new(0));
     let a = accepted.clone();
     let server = thread::spawn(move || {
@@ -50,10 +56,6 @@ fn accept_backs_off_on_emfile_and_recovers() {
         }
         keep.len()
     });
-    let mut clients = Vec::new();
-    for _ in 0..CLIENTS {
-        clients.push(TcpStream::connect(addr).unwrap());
-    }
     // The server accepts until the limit, then backs off.
     let t0 = Instant::now();
     while accepted.load(Ordering::SeqCst) < 30 && t0.elapsed() < Duration::from_secs(5) {

@@ -3,13 +3,14 @@
 //!
 //! Use it through the `green` crate, which re-exports these modules and
 //! adds the macros. The architecture (one hub per OS thread, greenlets that
-//! never migrate, a stack pool per hub) is described in `DESIGN.md` and in
-//! the book.
+//! never migrate, a stack pool per hub) is described in the repository's
+//! `ARCHITECTURE.md` and in the book.
 
 #![cfg_attr(test, deny(warnings))]
 
 mod hub;
 mod local;
+mod loom;
 mod readiness;
 mod signal;
 mod stack;

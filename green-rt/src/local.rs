@@ -99,8 +99,11 @@ impl<T: 'static> LocalKey<T> {
             .expect("local value of the key's type"))
     }
 
-    /// As [`with`](Self::with); returns `Err` instead of panicking where std
-    /// would.
+    /// As [`with`](Self::with), in std's shape. It never returns `Err`:
+    /// std fails once the thread's locals are being destroyed, but a
+    /// greenlet's locals live until the greenlet ends, and a key touched
+    /// by another key's destructor then gets a fresh value that is dropped
+    /// in a later round (see the runtime chapter's "Thread exit").
     pub fn try_with<F, R>(&'static self, f: F) -> Result<R, AccessError>
     where
         F: FnOnce(&T) -> R,

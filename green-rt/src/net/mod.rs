@@ -82,5 +82,4 @@ pub use addr::ToSocketAddrs;
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
-pub(crate) use sock::{Sock, into_owned};
-pub(crate) use tcp::{accept_error, fd_impls};
+pub(crate) use sock::{BACKLOG, Sock, accept_error, fd_impls, into_owned, stream_io};

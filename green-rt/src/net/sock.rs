@@ -250,3 +250,210 @@ where
         )
     }))
 }
+
+/// Backlog of green listeners: what the kernel allows (`SOMAXCONN`, itself
+/// capped by `net.core.somaxconn`), not std's 128, so that a burst of
+/// connections is not refused before the accept loop gets to it.
+pub(crate) const BACKLOG: i32 = libc::SOMAXCONN;
+
+/// How long `accept` sleeps (greenly) when the process or system is out of
+/// file descriptors, before it tries again.
+pub(crate) const EMFILE_BACKOFF: Duration = Duration::from_millis(50);
+
+/// What an accept loop does with an error: `Ok` to try again (after a
+/// green back-off for descriptor exhaustion), `Err` to return it.
+pub(crate) fn accept_error(e: io::Error) -> io::Result<()> {
+    match e.raw_os_error() {
+        Some(libc::ECONNABORTED) => Ok(()),
+        Some(code @ (libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)) => {
+            static LOGGED: AtomicBool = AtomicBool::new(false);
+            if !LOGGED.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "green: accept failed: {} ({}); retrying every {} ms \
+                     (raise `ulimit -n` if this persists; logged once)",
+                    io::Error::from_raw_os_error(code),
+                    if code == libc::EMFILE {
+                        "EMFILE"
+                    } else {
+                        "out of resources"
+                    },
+                    EMFILE_BACKOFF.as_millis()
+                );
+            }
+            crate::thread::sleep(EMFILE_BACKOFF);
+            Ok(())
+        }
+        _ => Err(e),
+    }
+}
+
+/// The descriptor traits, the conversions to and from `OwnedFd`, and
+/// `Debug`, for a green socket type `$t` wrapping std's `$std`.
+macro_rules! fd_impls {
+    ($t:ident, $std:ty) => {
+        impl std::os::fd::AsFd for $t {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.inner.as_fd()
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $t {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.inner.as_raw_fd()
+            }
+        }
+
+        impl std::os::fd::FromRawFd for $t {
+            /// Takes ownership of `fd` and switches it to non-blocking mode;
+            /// it is registered with the hub of the first greenlet that has
+            /// to wait on it.
+            ///
+            /// # Panics
+            ///
+            /// If the descriptor cannot be registered.
+            unsafe fn from_raw_fd(fd: std::os::fd::RawFd) -> $t {
+                use std::os::fd::OwnedFd;
+                // SAFETY: the caller guarantees `fd` is an open descriptor
+                // of this socket type that it owns and hands over.
+                let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+                $t::from(owned)
+            }
+        }
+
+        impl std::os::fd::IntoRawFd for $t {
+            /// Gives up the descriptor, deregistered and (unless
+            /// `set_nonblocking(true)` was called) in blocking mode. While
+            /// clones share the socket, a duplicate is returned.
+            fn into_raw_fd(self) -> std::os::fd::RawFd {
+                std::os::fd::IntoRawFd::into_raw_fd(std::os::fd::OwnedFd::from(self))
+            }
+        }
+
+        impl From<std::os::fd::OwnedFd> for $t {
+            /// As [`FromRawFd::from_raw_fd`].
+            fn from(fd: std::os::fd::OwnedFd) -> $t {
+                $t::from_std(<$std>::from(fd))
+                    .unwrap_or_else(|e| panic!("green: cannot register a socket: {e}"))
+            }
+        }
+
+        impl From<$t> for std::os::fd::OwnedFd {
+            fn from(s: $t) -> std::os::fd::OwnedFd {
+                $crate::net::into_owned(s.inner)
+            }
+        }
+
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.inner.fmt(f)
+            }
+        }
+    };
+}
+
+pub(crate) use fd_impls;
+
+/// `Read` and `Write` for a green stream type `$t` and for `&$t` (as std
+/// has them for its sockets): the owned impls forward to the shared ones,
+/// which run the system call through the socket's registration.
+macro_rules! stream_io {
+    ($t:ident) => {
+        impl std::io::Read for $t {
+            #[inline]
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                (&*self).read(buf)
+            }
+
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                (&*self).read_vectored(bufs)
+            }
+        }
+
+        impl std::io::Write for $t {
+            #[inline]
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                (&*self).write(buf)
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                (&*self).write_vectored(bufs)
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl std::io::Read for &$t {
+            #[inline]
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let len = buf.len();
+                self.inner
+                    .io_stream($crate::readiness::Direction::Read, len, |mut s| {
+                        std::io::Read::read(&mut s, buf)
+                    })
+            }
+
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                let len = bufs.iter().map(|b| b.len()).sum();
+                self.inner
+                    .io_stream($crate::readiness::Direction::Read, len, |mut s| {
+                        std::io::Read::read_vectored(&mut s, bufs)
+                    })
+            }
+        }
+
+        impl std::io::Write for &$t {
+            #[inline]
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.inner
+                    .io_stream($crate::readiness::Direction::Write, buf.len(), |mut s| {
+                        std::io::Write::write(&mut s, buf)
+                    })
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                let len = bufs.iter().map(|b| b.len()).sum();
+                self.inner
+                    .io_stream($crate::readiness::Direction::Write, len, |mut s| {
+                        std::io::Write::write_vectored(&mut s, bufs)
+                    })
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use stream_io;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn accept_errors_retry_or_return() {
+        // Skipped at once.
+        let t0 = Instant::now();
+        assert!(accept_error(io::Error::from_raw_os_error(libc::ECONNABORTED)).is_ok());
+        assert!(t0.elapsed() < EMFILE_BACKOFF);
+        // Backed off, then retried.
+        for code in [libc::EMFILE, libc::ENFILE] {
+            let t0 = Instant::now();
+            assert!(accept_error(io::Error::from_raw_os_error(code)).is_ok());
+            assert!(t0.elapsed() >= EMFILE_BACKOFF);
+        }
+        // Returned.
+        let e = accept_error(io::Error::from_raw_os_error(libc::EBADF)).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EBADF));
+    }
+}

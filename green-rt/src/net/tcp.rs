@@ -1,27 +1,15 @@
 //! TCP: [`TcpListener`], [`TcpStream`], [`Incoming`].
 
-use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::ToSocketAddrs;
-use super::sock::{Sock, each_addr, into_owned};
+use super::sock::{BACKLOG, Sock, accept_error, each_addr, fd_impls, stream_io};
 use crate::readiness::Direction;
-
-/// Backlog of green listeners: what the kernel allows (`SOMAXCONN`, itself
-/// capped by `net.core.somaxconn`), not std's 128, so that a burst of
-/// connections is not refused before the accept loop gets to it.
-pub(crate) const BACKLOG: i32 = libc::SOMAXCONN;
-
-/// How long `accept` sleeps (greenly) when the process or system is out of
-/// file descriptors, before it tries again.
-pub(crate) const EMFILE_BACKOFF: Duration = Duration::from_millis(50);
 
 /// A TCP stream between a local and a remote socket; mirrors
 /// [`std::net::TcpStream`].
@@ -79,8 +67,8 @@ impl TcpStream {
         connect(addr, Instant::now().checked_add(timeout))
     }
 
-    /// Wraps a std stream (switched to non-blocking mode and registered with
-    /// this thread's hub). An extension: std has no such constructor.
+    /// Wraps a std stream (switched to non-blocking mode; it is registered
+    /// with the hub of the first greenlet that has to wait on it). An extension: std has no such constructor.
     ///
     /// # Errors
     ///
@@ -232,64 +220,7 @@ fn connect(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream
     Ok(TcpStream { inner })
 }
 
-impl Read for TcpStream {
-    #[inline]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Write for TcpStream {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for &TcpStream {
-    #[inline]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let len = buf.len();
-        self.inner
-            .io_stream(Direction::Read, len, |mut s| s.read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.inner
-            .io_stream(Direction::Read, len, |mut s| s.read_vectored(bufs))
-    }
-}
-
-impl Write for &TcpStream {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner
-            .io_stream(Direction::Write, buf.len(), |mut s| s.write(buf))
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.inner
-            .io_stream(Direction::Write, len, |mut s| s.write_vectored(bufs))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+stream_io!(TcpStream);
 
 impl TcpListener {
     /// Creates a listener bound to `addr`; mirrors
@@ -310,8 +241,8 @@ impl TcpListener {
         })
     }
 
-    /// Wraps a std listener (switched to non-blocking mode and registered
-    /// with this thread's hub). An extension.
+    /// Wraps a std listener (switched to non-blocking mode; it is registered
+    /// with the hub of the first greenlet that has to wait on it). An extension.
     ///
     /// # Errors
     ///
@@ -396,33 +327,6 @@ impl TcpListener {
     }
 }
 
-/// What an accept loop does with an error: `Ok` to try again (after a
-/// green back-off for descriptor exhaustion), `Err` to return it.
-pub(crate) fn accept_error(e: io::Error) -> io::Result<()> {
-    match e.raw_os_error() {
-        Some(libc::ECONNABORTED) => Ok(()),
-        Some(code @ (libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)) => {
-            static LOGGED: AtomicBool = AtomicBool::new(false);
-            if !LOGGED.swap(true, Ordering::Relaxed) {
-                eprintln!(
-                    "green: accept failed: {} ({}); retrying every {} ms \
-                     (raise `ulimit -n` if this persists; logged once)",
-                    io::Error::from_raw_os_error(code),
-                    if code == libc::EMFILE {
-                        "EMFILE"
-                    } else {
-                        "out of resources"
-                    },
-                    EMFILE_BACKOFF.as_millis()
-                );
-            }
-            crate::thread::sleep(EMFILE_BACKOFF);
-            Ok(())
-        }
-        _ => Err(e),
-    }
-}
-
 impl<'a> Iterator for Incoming<'a> {
     type Item = io::Result<TcpStream>;
 
@@ -433,89 +337,5 @@ impl<'a> Iterator for Incoming<'a> {
 
 impl std::iter::FusedIterator for Incoming<'_> {}
 
-macro_rules! fd_impls {
-    ($t:ident, $std:ty) => {
-        impl AsFd for $t {
-            fn as_fd(&self) -> BorrowedFd<'_> {
-                self.inner.as_fd()
-            }
-        }
-
-        impl AsRawFd for $t {
-            fn as_raw_fd(&self) -> RawFd {
-                self.inner.as_raw_fd()
-            }
-        }
-
-        impl FromRawFd for $t {
-            /// Takes ownership of `fd`, switches it to non-blocking mode and
-            /// registers it with this thread's hub.
-            ///
-            /// # Panics
-            ///
-            /// If the descriptor cannot be registered.
-            unsafe fn from_raw_fd(fd: RawFd) -> $t {
-                // SAFETY: the caller guarantees `fd` is an open descriptor
-                // of this socket type that it owns and hands over.
-                let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-                $t::from(owned)
-            }
-        }
-
-        impl IntoRawFd for $t {
-            /// Gives up the descriptor, deregistered and (unless
-            /// `set_nonblocking(true)` was called) in blocking mode. While
-            /// clones share the socket, a duplicate is returned.
-            fn into_raw_fd(self) -> RawFd {
-                OwnedFd::from(self).into_raw_fd()
-            }
-        }
-
-        impl From<OwnedFd> for $t {
-            /// As [`FromRawFd::from_raw_fd`].
-            fn from(fd: OwnedFd) -> $t {
-                $t::from_std(<$std>::from(fd))
-                    .unwrap_or_else(|e| panic!("green: cannot register a socket: {e}"))
-            }
-        }
-
-        impl From<$t> for OwnedFd {
-            fn from(s: $t) -> OwnedFd {
-                into_owned(s.inner)
-            }
-        }
-
-        impl fmt::Debug for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.inner.fmt(f)
-            }
-        }
-    };
-}
-
-pub(crate) use fd_impls;
-
 fd_impls!(TcpStream, std::net::TcpStream);
 fd_impls!(TcpListener, std::net::TcpListener);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accept_errors_retry_or_return() {
-        // Skipped at once.
-        let t0 = Instant::now();
-        assert!(accept_error(io::Error::from_raw_os_error(libc::ECONNABORTED)).is_ok());
-        assert!(t0.elapsed() < EMFILE_BACKOFF);
-        // Backed off, then retried.
-        for code in [libc::EMFILE, libc::ENFILE] {
-            let t0 = Instant::now();
-            assert!(accept_error(io::Error::from_raw_os_error(code)).is_ok());
-            assert!(t0.elapsed() >= EMFILE_BACKOFF);
-        }
-        // Returned.
-        let e = accept_error(io::Error::from_raw_os_error(libc::EBADF)).unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(libc::EBADF));
-    }
-}

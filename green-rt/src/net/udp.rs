@@ -1,15 +1,12 @@
 //! UDP: [`UdpSocket`].
 
-use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::ToSocketAddrs;
-use super::sock::{Sock, each_addr, into_owned};
-use super::tcp::fd_impls;
+use super::sock::{Sock, each_addr, fd_impls};
 use crate::readiness::Direction;
 
 /// A UDP socket; mirrors [`std::net::UdpSocket`]. Sends and receives wait
@@ -30,8 +27,8 @@ impl UdpSocket {
         UdpSocket::from_std(s)
     }
 
-    /// Wraps a std socket (switched to non-blocking mode and registered with
-    /// this thread's hub). An extension.
+    /// Wraps a std socket (switched to non-blocking mode; it is registered
+    /// with the hub of the first greenlet that has to wait on it). An extension.
     ///
     /// # Errors
     ///

@@ -21,10 +21,9 @@
 //! `WouldBlock` at once, clones share one registration, listeners use the
 //! kernel's maximum backlog and `accept` rides out descriptor exhaustion.
 
-use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::net as stdnet;
 use std::path::Path;
 use std::sync::Arc;
@@ -34,11 +33,8 @@ pub use std::os::unix::net::SocketAddr;
 
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
-use crate::net::{Sock, accept_error, fd_impls, into_owned};
+use crate::net::{BACKLOG, Sock, accept_error, fd_impls, stream_io};
 use crate::readiness::Direction;
-
-/// Backlog of green listeners (see [`crate::net::TcpListener`]).
-const BACKLOG: i32 = libc::SOMAXCONN;
 
 /// A Unix stream socket; mirrors [`std::os::unix::net::UnixStream`].
 pub struct UnixStream {
@@ -110,8 +106,8 @@ impl UnixStream {
         Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
     }
 
-    /// Wraps a std stream (switched to non-blocking mode and registered with
-    /// this thread's hub). An extension.
+    /// Wraps a std stream (switched to non-blocking mode; it is registered
+    /// with the hub of the first greenlet that has to wait on it). An extension.
     ///
     /// # Errors
     ///
@@ -184,60 +180,7 @@ impl UnixStream {
     }
 }
 
-impl Read for UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Read for &UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let len = buf.len();
-        self.inner
-            .io_stream(Direction::Read, len, |mut s| s.read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.inner
-            .io_stream(Direction::Read, len, |mut s| s.read_vectored(bufs))
-    }
-}
-
-impl Write for UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Write for &UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner
-            .io_stream(Direction::Write, buf.len(), |mut s| s.write(buf))
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.inner
-            .io_stream(Direction::Write, len, |mut s| s.write_vectored(bufs))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+stream_io!(UnixStream);
 
 impl UnixListener {
     /// Creates a listener bound to `path`, with the kernel's maximum
