@@ -347,3 +347,53 @@ fn killing_the_pool_during_imap_is_not_a_silent_short_stream() {
     killer.join().unwrap();
     assert_clean();
 }
+
+/// `Pool::kill_timeout` as `Group`'s, and `Group::kill` twice while the
+/// greenlets unwind through destructors that block: the second kill stays
+/// pending instead of aborting the process.
+#[test]
+fn kill_timeout_on_a_pool_and_kill_twice_on_a_group() {
+    struct SlowDrop(Arc<AtomicUsize>);
+    impl Drop for SlowDrop {
+        fn drop(&mut self) {
+            thread::sleep(Duration::from_millis(20));
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    green::runtime::Builder::new().run(|| {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let pool = Pool::new(4);
+        for _ in 0..4 {
+            let d = dropped.clone();
+            pool.spawn(move || {
+                let _slow = SlowDrop(d);
+                thread::sleep(Duration::from_secs(60));
+            });
+        }
+        thread::yield_now();
+        assert!(pool.kill_timeout(Duration::from_secs(5)));
+        assert!(pool.is_empty());
+        assert_eq!(dropped.load(Ordering::SeqCst), 4);
+
+        let group = Group::new();
+        for _ in 0..4 {
+            let d = dropped.clone();
+            group.spawn(move || {
+                let _slow = SlowDrop(d);
+                thread::sleep(Duration::from_secs(60));
+            });
+        }
+        thread::yield_now();
+        let g2 = group.clone();
+        let killer = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(5));
+            // The greenlets are inside their SlowDrop: kill again.
+            g2.kill();
+        });
+        group.kill();
+        killer.join().unwrap();
+        assert!(group.is_empty());
+        assert_eq!(dropped.load(Ordering::SeqCst), 8);
+        assert_clean();
+    });
+}

@@ -214,41 +214,48 @@ impl Group {
         }
         removed
     }
-
-    /// Greenlets of the group that have not finished.
-    pub fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    /// Whether every greenlet of the group has finished.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Parks until every greenlet of the group has finished (eventlet's
-    /// `waitall`).
-    pub fn join(&self) {
-        self.inner.join(None);
-    }
-
-    /// As [`join`](Self::join), for at most `timeout`; returns whether the
-    /// group is empty.
-    pub fn join_timeout(&self, timeout: Duration) -> bool {
-        self.inner.join(Some(timeout))
-    }
-
-    /// Kills every greenlet of the group and waits until they are gone
-    /// (gevent's `kill(block=True)`).
-    pub fn kill(&self) {
-        self.inner.kill(None);
-    }
-
-    /// As [`kill`](Self::kill), waiting at most `timeout`; returns whether
-    /// the group is empty.
-    pub fn kill_timeout(&self, timeout: Duration) -> bool {
-        self.inner.kill(Some(timeout))
-    }
 }
+
+/// The membership methods `Group` and `Pool` share (a `Pool` is gevent's
+/// `Group` with a size limit): both keep their greenlets in an `Inner`.
+macro_rules! membership {
+    ($t:ident, $what:literal) => {
+        impl $t {
+            #[doc = concat!("Greenlets of the ", $what, " that have not finished (eventlet's `running()`).")]
+            pub fn len(&self) -> usize {
+                self.inner.len()
+            }
+
+            #[doc = concat!("Whether every greenlet of the ", $what, " has finished.")]
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            #[doc = concat!("Parks until every greenlet of the ", $what, " has finished (eventlet's `waitall`).")]
+            pub fn join(&self) {
+                self.inner.join(None);
+            }
+
+            #[doc = concat!("As [`join`](Self::join), for at most `timeout`; returns whether the ", $what, " is empty.")]
+            pub fn join_timeout(&self, timeout: Duration) -> bool {
+                self.inner.join(Some(timeout))
+            }
+
+            #[doc = concat!("Kills every greenlet of the ", $what, " and waits until they are gone (gevent's `kill(block=True)`).")]
+            pub fn kill(&self) {
+                self.inner.kill(None);
+            }
+
+            #[doc = concat!("As [`kill`](Self::kill), waiting at most `timeout`; returns whether the ", $what, " is empty.")]
+            pub fn kill_timeout(&self, timeout: Duration) -> bool {
+                self.inner.kill(Some(timeout))
+            }
+        }
+    };
+}
+
+membership!(Group, "group");
+membership!(Pool, "pool");
 
 impl Default for Group {
     fn default() -> Group {
@@ -332,16 +339,6 @@ impl Pool {
         self.inner.try_spawn(f)
     }
 
-    /// Running greenlets (eventlet's `running()`).
-    pub fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    /// Whether no greenlet runs in the pool.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Free slots (gevent's `free_count()`, eventlet's `free()`).
     pub fn free_count(&self) -> usize {
         self.size().saturating_sub(self.len())
@@ -362,23 +359,6 @@ impl Pool {
         );
         // Our wake-up may have been meant for a spawner: pass it on.
         waiter::lock(&self.inner.state).slot_waiters.notify_one();
-    }
-
-    /// Parks until every greenlet of the pool has finished (eventlet's
-    /// `waitall`).
-    pub fn join(&self) {
-        self.inner.join(None);
-    }
-
-    /// As [`join`](Self::join), for at most `timeout`; returns whether the
-    /// pool is empty.
-    pub fn join_timeout(&self, timeout: Duration) -> bool {
-        self.inner.join(Some(timeout))
-    }
-
-    /// Kills every greenlet of the pool and waits until they are gone.
-    pub fn kill(&self) {
-        self.inner.kill(None);
     }
 
     /// Runs `f` over `items` with at most `size` jobs at once and returns
