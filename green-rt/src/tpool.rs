@@ -45,7 +45,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce() + Send>;
 
-struct Pool {
+struct Threads {
     state: Mutex<State>,
     work: Condvar,
     /// Threads started as soon as a job waits: one less than the cores
@@ -65,8 +65,8 @@ thread_local! {
     static IN_POOL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
+fn pool() -> &'static Threads {
+    static POOL: OnceLock<Threads> = OnceLock::new();
     POOL.get_or_init(|| {
         let max = std::env::var("GREEN_TPOOL_SIZE")
             .ok()
@@ -74,7 +74,7 @@ fn pool() -> &'static Pool {
             .filter(|&n| n > 0)
             .unwrap_or(DEFAULT_MAX_THREADS);
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        Pool {
+        Threads {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 threads: 0,
@@ -87,7 +87,7 @@ fn pool() -> &'static Pool {
     })
 }
 
-fn lock(pool: &Pool) -> std::sync::MutexGuard<'_, State> {
+fn lock(pool: &Threads) -> std::sync::MutexGuard<'_, State> {
     pool.state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
