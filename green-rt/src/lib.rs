@@ -34,3 +34,4 @@ pub mod thread;
 pub mod time;
 pub mod timeout;
 pub mod tpool;
+pub mod websocket;

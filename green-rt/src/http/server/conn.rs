@@ -16,6 +16,8 @@ use ::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri,
 
 use super::body::{Body, Kind};
 use super::inbound::{Chunk, Decoder, Failure, Inbound, lock_inbound};
+use super::transport::Transport;
+use super::upgrade::{Upgrade, Upgraded};
 use super::{App, BUSY, ConnSlot, HEAD, IDLE, Tracker, date};
 use crate::net::TcpStream;
 use crate::sync::{Mutex, MutexGuard};
@@ -63,7 +65,7 @@ enum Next {
 struct Conn<'a> {
     app: &'a App,
     peer: SocketAddr,
-    stream: TcpStream,
+    stream: Transport,
     inbound: Arc<Mutex<Inbound>>,
     wbuf: Vec<u8>,
     /// Times the write buffer was sent (to know whether a response has
@@ -71,6 +73,8 @@ struct Conn<'a> {
     flushes: u64,
     slot: Arc<ConnSlot>,
     served: u64,
+    /// Set by a `101 Switching Protocols` response: what takes the stream.
+    upgrade: Option<Upgrade>,
 }
 
 /// The connection's read side: borrowed directly while no request body
@@ -126,6 +130,9 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
         return;
     };
     let _untrack = Untrack(&app.tracker, id);
+    let Some(stream) = transport(stream, app) else {
+        return;
+    };
     let Ok(read_half) = stream.try_clone() else {
         return;
     };
@@ -138,8 +145,28 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
         flushes: 0,
         slot,
         served: 0,
+        upgrade: None,
     };
     conn.run();
+}
+
+/// The connection's stream: TLS after its handshake (within the header
+/// read timeout) when the server has an acceptor.
+fn transport(stream: TcpStream, app: &App) -> Option<Transport> {
+    #[cfg(feature = "tls")]
+    if let Some(config) = &app.config.tls {
+        let conn = rustls::ServerConnection::new(config.clone()).ok()?;
+        let split = super::transport::tls::Split::handshake(
+            conn.into(),
+            stream,
+            app.config.header_read_timeout,
+        )
+        .ok()?;
+        return Some(Transport::Tls(Arc::new(split)));
+    }
+    #[cfg(not(feature = "tls"))]
+    let _ = app;
+    Some(Transport::Tcp(stream))
 }
 
 impl Conn<'_> {
@@ -324,6 +351,10 @@ impl Conn<'_> {
             }
         };
         self.log(log, status, Some(sent));
+        if let Some(upgrade) = self.upgrade.take() {
+            self.run_upgrade(upgrade);
+            return false;
+        }
         if !keep_alive {
             return false;
         }
@@ -332,6 +363,28 @@ impl Conn<'_> {
         let clean = inb.decoder == Decoder::Done && inb.failure.is_none() || inb.drain(DRAIN_LIMIT);
         inb.finish();
         clean && !self.app.tracker.is_stopping()
+    }
+
+    /// Hands the stream, with the bytes read past the request, to the
+    /// upgrade's callback (the 101 has been sent).
+    fn run_upgrade(&mut self, upgrade: Upgrade) {
+        let (stream, rest) = {
+            let mut inb = inbound(&mut self.inbound);
+            let rest = inb.buffered().to_vec();
+            inb.pos = inb.end;
+            inb.finish();
+            let Ok(stream) = inb.stream.try_clone() else {
+                return;
+            };
+            (stream, rest)
+        };
+        let _ = stream.set_read_timeout(None);
+        let upgraded = Upgraded::new(stream, rest, self.peer);
+        if let Err(payload) = thread::catch_unwind(|| upgrade.run(upgraded))
+            && thread::is_greenlet_exit(&*payload)
+        {
+            thread::resume_unwind(payload);
+        }
     }
 
     fn log(&self, line: Option<String>, status: StatusCode, sent: Option<u64>) {
@@ -384,6 +437,9 @@ impl Conn<'_> {
         }
         let (parts, body) = resp.into_parts();
         let status = parts.status;
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            return self.switch(parts, version);
+        }
         let kind = body.into_kind();
         let bodiless = status.is_informational()
             || status == StatusCode::NO_CONTENT
@@ -501,6 +557,39 @@ impl Conn<'_> {
         Ok((status, sent, keep_alive))
     }
 
+    /// Writes a `101 Switching Protocols` head (the handler's headers as
+    /// they are) and arms the upgrade; without an [`Upgrade`] in the
+    /// response's extensions, or on HTTP/1.0, the answer is 500 instead.
+    fn switch(
+        &mut self,
+        mut parts: ::http::response::Parts,
+        version: Version,
+    ) -> io::Result<(StatusCode, u64, bool)> {
+        let upgrade = parts.extensions.remove::<Upgrade>();
+        let Some(upgrade) = upgrade.filter(|_| version == Version::HTTP_11) else {
+            error_response(&mut self.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
+            self.flush()?;
+            return Ok((StatusCode::INTERNAL_SERVER_ERROR, 0, false));
+        };
+        let w = &mut self.wbuf;
+        w.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+        let mut has_date = false;
+        for (name, value) in &parts.headers {
+            if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+                continue;
+            }
+            has_date |= name == header::DATE;
+            push_header(w, name.as_str().as_bytes(), value.as_bytes());
+        }
+        if !has_date {
+            date::append_date_line(w);
+        }
+        w.extend_from_slice(b"\r\n");
+        self.flush()?;
+        self.upgrade = Some(upgrade);
+        Ok((StatusCode::SWITCHING_PROTOCOLS, 0, false))
+    }
+
     /// Answers `status` and closes, letting the client read the answer.
     fn reject(&mut self, status: StatusCode) {
         error_response(&mut self.wbuf, status);
@@ -534,7 +623,7 @@ enum Framing {
     None,
 }
 
-fn flush(stream: &TcpStream, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Result<()> {
+fn flush(stream: &Transport, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Result<()> {
     if wbuf.is_empty() {
         return Ok(());
     }
@@ -546,7 +635,7 @@ fn flush(stream: &TcpStream, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Resul
 
 /// Writes a response body with its framing.
 struct BodyOut<'a> {
-    stream: &'a TcpStream,
+    stream: &'a Transport,
     wbuf: &'a mut Vec<u8>,
     flushes: &'a mut u64,
     framing: Framing,

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read, Write};
 
-use crate::net::TcpStream;
+use super::transport::Transport;
 use crate::sync::{Mutex, MutexGuard};
 
 /// Longest chunk extension accepted (bytes after the size, before CRLF).
@@ -56,7 +56,7 @@ pub(super) enum Decoder {
 /// connection's loop and the request body the handler reads.
 #[derive(Debug)]
 pub(super) struct Inbound {
-    pub(super) stream: TcpStream,
+    pub(super) stream: Transport,
     pub(super) buf: Vec<u8>,
     pub(super) pos: usize,
     pub(super) end: usize,
@@ -82,7 +82,7 @@ fn malformed(msg: &'static str) -> io::Error {
 }
 
 impl Inbound {
-    pub(super) fn new(stream: TcpStream, cap: usize) -> Inbound {
+    pub(super) fn new(stream: Transport, cap: usize) -> Inbound {
         Inbound {
             stream,
             buf: vec![0; cap],

@@ -49,6 +49,16 @@
 //! that panics gets its client a 500, that connection is closed, and the
 //! server goes on.
 //!
+//! **Upgrades.** A handler that answers `101 Switching Protocols` with an
+//! [`Upgrade`] in the response's extensions takes the connection over:
+//! after the 101 is written, the upgrade's function runs in the
+//! connection's greenlet with the raw stream ([`Upgraded`], the bytes
+//! read past the request first). [`crate::websocket`] stands on it.
+//!
+//! **HTTPS** (feature `tls`): [`Server::tls`] with a
+//! [`TlsAcceptor`](super::tls::TlsAcceptor); the handshake runs in the
+//! connection's greenlet.
+//!
 //! **Many hubs.** Under `workers = N` the accept loop runs on one hub and
 //! places each connection's greenlet on the hubs in turn (accept and place,
 //! see [`crate::server`]).
@@ -57,6 +67,8 @@ mod body;
 mod conn;
 mod date;
 mod inbound;
+pub(crate) mod transport;
+mod upgrade;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -72,6 +84,7 @@ pub use ::http::{
 
 pub use body::{Body, BodyWriter};
 pub use conn::RemoteAddr;
+pub use upgrade::{Upgrade, Upgraded};
 
 use crate::net::{TcpListener, TcpStream, ToSocketAddrs};
 use crate::server::{self as stream, StreamServer};
@@ -109,6 +122,8 @@ pub(super) struct Config {
     pub(super) write_timeout: Duration,
     pub(super) access_log: Option<LogSink>,
     pub(super) remote_addr: bool,
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for Config {
@@ -123,6 +138,8 @@ impl Default for Config {
             write_timeout: Duration::from_secs(30),
             access_log: None,
             remote_addr: false,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -398,6 +415,17 @@ impl Server {
         self
     }
 
+    /// Serves HTTPS: each connection's TLS handshake runs in its own
+    /// greenlet, within the [`header_read_timeout`](Self::header_read_timeout)
+    /// (the acceptor's own handshake timeout is not used); a failed
+    /// handshake closes that connection only. Requests and responses,
+    /// limits and [upgrades](Upgrade) are as over plain TCP.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, acceptor: super::tls::TlsAcceptor) -> Server {
+        self.config.tls = Some(acceptor.config().clone());
+        self
+    }
+
     /// A handle to stop the server, for another greenlet or thread (take
     /// it before [`serve_forever`](Self::serve_forever)).
     pub fn handle(&self) -> ServerHandle {
@@ -458,6 +486,15 @@ pub fn serve<H: Handler>(listener: TcpListener, handler: H) -> io::Result<()> {
     Server::from_listener(listener).serve_forever(handler)
 }
 
+impl Server {
+    fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.config.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+}
+
 fn nonzero(d: Duration) -> Duration {
     d.max(Duration::from_millis(1))
 }
@@ -497,6 +534,7 @@ impl fmt::Debug for Server {
             .field("max_headers", &self.config.max_headers)
             .field("max_body_bytes", &self.config.max_body_bytes)
             .field("access_log", &self.config.access_log.is_some())
+            .field("tls", &self.is_tls())
             .finish_non_exhaustive()
     }
 }
