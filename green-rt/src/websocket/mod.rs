@@ -76,7 +76,7 @@ pub use socket::{Sender, WebSocket};
 
 pub use tungstenite::protocol::CloseFrame;
 pub use tungstenite::protocol::frame::coding::CloseCode;
-pub use tungstenite::{Error, Message};
+pub use tungstenite::{Bytes, Error, Message, Utf8Bytes};
 
 /// The `tungstenite` crate green's WebSocket is built on (its versions,
 /// not green's), for the types of [`Message`] and [`Error`].

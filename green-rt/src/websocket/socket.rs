@@ -293,6 +293,18 @@ impl Sender {
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.shared.peer
     }
+
+    /// Drops the connection at once, without a close handshake: the
+    /// socket is shut down both ways, so a send blocked on a peer that
+    /// does not read fails now, and so do the reader and later sends. For
+    /// a peer that stalls; it does not wait for the protocol lock.
+    ///
+    /// # Errors
+    ///
+    /// The socket's error (`NotConnected` when it is already gone).
+    pub fn shutdown(&self) -> io::Result<()> {
+        self.shared.stream.tcp().shutdown(Shutdown::Both)
+    }
 }
 
 fn send(shared: &Shared, message: Message) -> Result<()> {

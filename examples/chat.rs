@@ -1,0 +1,127 @@
+//! A browser chat: `/` serves the page (examples/chat.html), `/ws` is the
+//! WebSocket. Each text message a client sends goes to every connected
+//! client, the sender included. Each client has a bounded outgoing queue
+//! served by its own writer thread (a greenlet); a client whose queue
+//! overflows — it stalled, or its network did — is dropped, so it never
+//! holds up the others. An ordinary program: std's threads, channels and
+//! mutexes, made green by `#[green::main]`.
+//!
+//! ```text
+//! cargo run --release --example chat -- 127.0.0.1:8002
+//! # open http://127.0.0.1:8002/ in two browser windows
+//! ```
+
+// ANCHOR: main
+use std::collections::HashMap;
+use std::env;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use green::http::server::{Body, Request, Response, Server, StatusCode, header};
+use green::websocket::{self, CloseCode, CloseFrame, Message, Sender, Utf8Bytes, WebSocket};
+
+/// Messages a client may have waiting before it is dropped.
+const QUEUE: usize = 256;
+
+const PAGE: &str = include_str!("chat.html");
+
+/// A connected client: its queue, and its socket to drop it at once.
+struct Client {
+    queue: SyncSender<Utf8Bytes>,
+    socket: Sender,
+}
+
+#[derive(Default)]
+struct Room {
+    clients: Mutex<HashMap<u64, Client>>,
+    next_id: AtomicU64,
+}
+
+impl Room {
+    fn join(&self, client: Client) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.clients.lock().unwrap().insert(id, client);
+        id
+    }
+
+    fn leave(&self, id: u64) {
+        self.clients.lock().unwrap().remove(&id);
+    }
+
+    /// Queues `text` for everyone; never waits for a client.
+    fn broadcast(&self, text: Utf8Bytes) {
+        let mut clients = self.clients.lock().unwrap();
+        clients.retain(|_, c| match c.queue.try_send(text.clone()) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                // Too slow: drop it now (its writer and reader fail).
+                let _ = c.socket.shutdown();
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        });
+    }
+}
+
+/// One client's connection: a writer thread drains its queue while this
+/// thread reads its messages.
+fn chat(room: &Room, mut ws: WebSocket) {
+    let (queue, outgoing) = mpsc::sync_channel::<Utf8Bytes>(QUEUE);
+    let socket = ws.sender();
+    let id = room.join(Client {
+        queue,
+        socket: socket.clone(),
+    });
+    let writer = thread::spawn(move || {
+        for text in outgoing {
+            if socket.send(Message::Text(text)).is_err() {
+                return;
+            }
+        }
+        // Dropped from the room while still open: say so.
+        let _ = socket.close(Some(CloseFrame {
+            code: CloseCode::Policy,
+            reason: "too slow".into(),
+        }));
+    });
+    while let Ok(msg) = ws.read() {
+        match msg {
+            Message::Text(text) => room.broadcast(text),
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    room.leave(id);
+    let _ = writer.join();
+}
+
+fn app(room: Arc<Room>) -> impl Fn(Request<Body>) -> Response<Body> + Send + Sync + 'static {
+    move |req| match req.uri().path() {
+        "/" => Response::builder()
+            .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+            .body(PAGE.into())
+            .unwrap(),
+        "/ws" => {
+            let room = room.clone();
+            websocket::accept(&req, move |ws| chat(&room, ws))
+        }
+        _ => Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body("not found\n".into())
+            .unwrap(),
+    }
+}
+
+#[green::main]
+fn main() -> io::Result<()> {
+    let addr = env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8002".to_string());
+    let server = Server::bind(&addr)?;
+    eprintln!("chat: open http://{}/", server.local_addr());
+    server.serve_forever(app(Arc::new(Room::default())))
+}
+// ANCHOR_END: main
