@@ -73,6 +73,13 @@ fn app(mut req: Request<Body>) -> Response<Body> {
             req.body_mut().read_to_end(&mut body).unwrap();
             Response::new(body.into())
         }
+        "/ws" => green::websocket::accept(&req, |mut ws| {
+            while let Ok(m) = ws.read() {
+                if m.is_close() || ws.send(m).is_err() {
+                    break;
+                }
+            }
+        }),
         "/upgrade" => Response::builder()
             .status(101)
             .header(header::CONNECTION, "upgrade")
@@ -264,5 +271,36 @@ fn curl_with_cacert() {
         .unwrap();
     assert_eq!(out.status.code(), Some(60), "{out:?}");
     let _ = std::fs::remove_file(ca);
+    handle.stop(Duration::from_secs(5));
+}
+
+#[test]
+fn wss_with_green_client() {
+    use green::websocket::{self, Config, Message};
+    let pki = pki();
+    let (addr, handle) = https_server(&pki);
+    let config = Config::new()
+        .tls_connector(TlsConnector::with_root_certificates_pem(pki.ca.as_bytes()).unwrap());
+    let url = format!("wss://localhost:{}/ws", addr.port());
+    let mut ws = websocket::connect_with(&url, config).unwrap();
+    // A sender greenlet while this one reads: both directions of the
+    // TLS session at once.
+    let tx = ws.sender();
+    let pusher = green::thread::spawn(move || {
+        for i in 0..200 {
+            tx.send(format!("m{i} {}", "p".repeat(i * 50))).unwrap();
+        }
+    });
+    for i in 0..200 {
+        let m = ws.read().unwrap().into_text().unwrap();
+        assert_eq!(m.as_str(), format!("m{i} {}", "p".repeat(i * 50)));
+    }
+    pusher.join().unwrap();
+    ws.send(Message::binary(vec![7u8; 100_000])).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::binary(vec![7u8; 100_000]));
+    ws.close(None).unwrap();
+    assert!(ws.read().unwrap().is_close());
+    // Without the CA the certificate is refused.
+    assert!(websocket::connect(&url).is_err());
     handle.stop(Duration::from_secs(5));
 }

@@ -92,10 +92,9 @@ fn tls_stream(tcp: TcpStream, host: &str, config: &Config) -> Result<Transport> 
     use std::sync::Arc;
 
     use crate::http::server::transport::tls::Split;
-    use crate::http::tls::TlsConnector;
     use rustls::pki_types::ServerName;
 
-    let connector = config.tls.clone().unwrap_or_else(TlsConnector::new);
+    let connector = config.tls.clone().unwrap_or_default();
     let name = ServerName::try_from(host.to_owned())
         .map_err(|_| Error::Url(UrlError::UnableToConnect(host.to_owned())))?;
     let conn = rustls::ClientConnection::new(connector.config().clone(), name)
