@@ -10,6 +10,8 @@
 //! runs the loop itself until its own wake-up arrives. Greenlets never move
 //! to another thread.
 
+mod wake;
+
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
 use std::io;
@@ -62,12 +64,12 @@ pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 #[derive(Debug)]
 pub(crate) struct Remote {
     queue: SpinLock<Vec<Arc<Task>>>,
-    /// Work was handed over since the hub last drained its remote side.
-    pending: AtomicBool,
-    /// The hub is blocked in (or about to enter) its poll: a hand-over must
-    /// wake it through `waker`. While it runs or spins it checks `pending`
-    /// itself, so a hand-over then costs no system call.
-    sleeping: AtomicBool,
+    /// Whether work was handed over since the hub last drained its remote
+    /// side, and whether the hub is blocked in (or about to enter) its poll,
+    /// in which case a hand-over must wake it through `waker`. While it runs
+    /// or spins it checks for pending work itself, so a hand-over then costs
+    /// no system call. See [`wake`].
+    wake: wake::Handshake,
     /// Wakes the hub's poll; `None` once the hub is gone (its descriptor is
     /// closed then, though tasks may keep this `Remote` alive).
     waker: RwLock<Option<mio::Waker>>,
@@ -168,10 +170,9 @@ impl Remote {
     }
 
     fn notify(&self) {
-        // Paired with `Hub::poll`: the hub sets `sleeping` and then reads
-        // `pending`; we set `pending` and then read `sleeping` (all SeqCst),
-        // so either it sees our work before it blocks or we see it asleep.
-        if !self.pending.swap(true, Ordering::SeqCst) && self.sleeping.load(Ordering::SeqCst) {
+        // Paired with `Hub::poll` (`begin_sleep`): either it sees our work
+        // before it blocks or we see it asleep.
+        if self.wake.notify() {
             // A failed (or missing) waker means the hub's thread is gone
             // with its poll; nothing is left to wake.
             if let Some(w) = &*self.waker.read().unwrap_or_else(|e| e.into_inner()) {
@@ -431,8 +432,7 @@ impl Hub {
         let registry = poll.registry().try_clone()?;
         let remote = Arc::new(Remote {
             queue: SpinLock::new(Vec::new()),
-            pending: AtomicBool::new(false),
-            sleeping: AtomicBool::new(false),
+            wake: wake::Handshake::new(),
             waker: RwLock::new(Some(waker)),
             registry: RemoteRegistry(RwLock::new(Some(poll.registry().try_clone()?))),
             closed: AtomicBool::new(false),
@@ -805,7 +805,7 @@ impl Hub {
         };
         let mut spins = 0u32;
         loop {
-            if self.remote.pending.load(Ordering::Acquire) {
+            if self.remote.wake.is_pending() {
                 self.drain_remote();
                 self.spin.set(SPIN_MAX);
                 return true;
@@ -845,15 +845,14 @@ impl Hub {
             let blocking = timeout != Some(Duration::ZERO);
             if blocking {
                 // See `Remote::notify`.
-                self.remote.sleeping.store(true, Ordering::SeqCst);
-                if self.remote.pending.load(Ordering::SeqCst) {
+                if !self.remote.wake.begin_sleep() {
                     timeout = Some(Duration::ZERO);
                 }
             }
             let mut events = self.events.borrow_mut();
             let result = self.poll.borrow_mut().poll(&mut events, timeout);
             if blocking {
-                self.remote.sleeping.store(false, Ordering::SeqCst);
+                self.remote.wake.end_sleep();
             }
             if let Err(e) = result
                 && e.kind() != io::ErrorKind::Interrupted
@@ -871,7 +870,7 @@ impl Hub {
             }
             // Hand-overs made while the hub was running or spinning come
             // without a waker event.
-            if (woken || self.remote.pending.load(Ordering::Acquire)) && self.drain_remote() {
+            if (woken || self.remote.wake.is_pending()) && self.drain_remote() {
                 any = true;
                 if blocking {
                     // Another thread had to wake this hub: spin for the
@@ -898,7 +897,7 @@ impl Hub {
     /// Takes the work other threads handed over; returns whether there was
     /// any.
     fn drain_remote(&self) -> bool {
-        self.remote.pending.store(false, Ordering::SeqCst);
+        self.remote.wake.take();
         let spawns =
             std::mem::take(&mut *self.remote.spawns.lock().unwrap_or_else(|e| e.into_inner()));
         let any_spawn = !spawns.is_empty();
@@ -947,7 +946,7 @@ impl Hub {
     /// as std leaves its other threads when `main` returns.
     fn shut_down(&self) {
         self.in_hook.set(false);
-        if self.remote.pending.load(Ordering::Acquire) {
+        if self.remote.wake.is_pending() {
             self.drain_remote();
         }
         if self.live.get() > 0 && !is_main_thread() {

@@ -10,19 +10,21 @@
 //! waiter on another hub by a push onto that hub's remote queue and a
 //! `mio::Waker` wake-up. Primitives therefore work within a hub, across hubs
 //! and with plain OS threads alike.
+//!
+//! The state machine itself is [`ParkState`] (`task/park.rs`), which knows
+//! nothing of hubs, so that the loom models check it as it is.
+
+mod park;
 
 use std::any::Any;
 use std::panic;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::hub::{self, Hub, Remote};
 
-const EMPTY: u8 = 0;
-const PARKED: u8 = 1;
-const NOTIFIED: u8 = 2;
-const DONE: u8 = 3;
+pub(crate) use park::ParkState;
 
 /// Slot of the root context (the OS thread's own stack).
 pub(crate) const ROOT: usize = usize::MAX;
@@ -46,7 +48,7 @@ impl std::fmt::Display for GreenletExit {
 /// A greenlet's or root context's identity and wake-up state. `Send + Sync`.
 #[derive(Debug)]
 pub(crate) struct Task {
-    state: AtomicU8,
+    state: ParkState,
     /// Set when `interrupt` holds a payload (fast check at blocking points).
     pub(crate) interrupted: AtomicBool,
     pub(crate) interrupt: Mutex<Option<Box<dyn Any + Send>>>,
@@ -66,7 +68,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 impl Task {
     pub(crate) fn new(hub: Arc<Remote>, slot: usize, name: Option<Box<str>>) -> Task {
         Task {
-            state: AtomicU8::new(EMPTY),
+            state: ParkState::new(),
             interrupted: AtomicBool::new(false),
             interrupt: Mutex::new(None),
             unwinding: AtomicU32::new(0),
@@ -92,10 +94,8 @@ impl Task {
     /// once. Callable from any thread.
     #[inline]
     pub(crate) fn unpark(self: &Arc<Self>) {
-        match self.state.swap(NOTIFIED, Ordering::AcqRel) {
-            PARKED => hub::schedule(self),
-            DONE => self.state.store(DONE, Ordering::Release),
-            _ => {}
+        if self.state.unpark() {
+            hub::schedule(self);
         }
     }
 
@@ -126,50 +126,20 @@ impl Task {
     }
 
     /// Whether a notification is pending (used by the root's loop).
+    #[inline]
     pub(crate) fn is_notified(&self) -> bool {
-        self.state.load(Ordering::Acquire) == NOTIFIED
+        self.state.is_notified()
     }
 
     /// Marks a finished greenlet: later wake-ups do nothing.
     pub(crate) fn set_done(&self) {
-        self.state.store(DONE, Ordering::Release);
-    }
-
-    /// Consumes a pending notification; returns whether there was one.
-    ///
-    /// Only the owner moves the state out of NOTIFIED, so a plain store
-    /// suffices: an `unpark` racing with it finds NOTIFIED and does nothing,
-    /// which is the same as arriving just before (notifications do not
-    /// count up).
-    #[inline(always)]
-    fn try_consume(&self) -> bool {
-        if self.state.load(Ordering::Acquire) == NOTIFIED {
-            self.state.store(EMPTY, Ordering::Release);
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Empty -> parked; fails if a notification arrived meanwhile.
-    #[inline(always)]
-    fn try_park(&self) -> bool {
-        self.state
-            .compare_exchange(EMPTY, PARKED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
-
-    #[inline(always)]
-    fn reset(&self) {
-        self.state.store(EMPTY, Ordering::Release);
+        self.state.set_done();
     }
 
     /// Drops a pending notification (the root context, before a wait of
     /// the hub's own).
     pub(crate) fn clear_notification(&self) {
-        if self.state.load(Ordering::Acquire) == NOTIFIED {
-            self.reset();
-        }
+        self.state.clear_notification();
     }
 }
 
@@ -277,14 +247,16 @@ pub(crate) fn park_uninterruptible() {
     park_raw(hub, hub.current_task(), None);
 }
 
+/// Whether `deadline` has passed (the wait queues' clock; the loom models
+/// replace it with a timer they control).
+#[inline]
+pub(crate) fn expired(deadline: Instant) -> bool {
+    Instant::now() >= deadline
+}
+
 #[inline(always)]
 fn park_raw(hub: &Hub, task: &Arc<Task>, deadline: Option<Instant>) {
-    if task.try_consume() {
-        return;
-    }
-    if !task.try_park() {
-        // A notification arrived between the two steps.
-        task.reset();
+    if !task.state.begin_park() {
         return;
     }
     let timer = deadline.map(|d| hub.add_timer(d, task.clone()));
@@ -296,5 +268,5 @@ fn park_raw(hub: &Hub, task: &Arc<Task>, deadline: Option<Instant>) {
     if let Some(key) = timer {
         hub.cancel_timer(key);
     }
-    task.reset();
+    task.state.end_park();
 }

@@ -2,7 +2,7 @@
 //!
 //! A primitive's state (its wait queues, a channel's messages) is touched
 //! for a few instructions at a time and never across a park, so the lock
-//! around it is a spin lock: taking it is one atomic swap and releasing it
+//! around it is a spin lock: taking it is one compare-and-swap and releasing it
 //! a plain store, where `std::sync::Mutex` spends an atomic operation on
 //! each (its unlock must look for sleepers). On a channel ping-pong that is
 //! a third of the atomic operations.
@@ -11,11 +11,13 @@
 //! before anything else on its thread runs. Across OS threads a contender
 //! spins briefly and then yields its thread, so a holder that the kernel
 //! preempted gets the CPU back.
+//!
+//! Its atomics, cell and spin hints come from [`crate::loom`], so the loom
+//! models (`green-rt/tests/loom_spin.rs`) check this very code.
 
-use std::cell::UnsafeCell;
-use std::hint;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::loom::{AtomicBool, Ordering, UnsafeCell, spin_loop, yield_now};
 
 /// A spin lock around `T`; see the module docs.
 #[derive(Debug, Default)]
@@ -44,7 +46,18 @@ pub(crate) struct SpinGuard<'a, T: ?Sized> {
 
 impl<T> SpinLock<T> {
     /// An unlocked lock around `value`.
+    #[cfg(not(all(loom, test)))]
     pub(crate) const fn new(value: T) -> SpinLock<T> {
+        SpinLock {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// An unlocked lock around `value` (loom's constructors are not
+    /// `const`).
+    #[cfg(all(loom, test))]
+    pub(crate) fn new(value: T) -> SpinLock<T> {
         SpinLock {
             locked: AtomicBool::new(false),
             value: UnsafeCell::new(value),
@@ -57,10 +70,24 @@ impl<T: ?Sized> SpinLock<T> {
     /// thread holds it.
     #[inline]
     pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
-        if self.locked.swap(true, Ordering::Acquire) {
+        if !self.try_acquire() {
             self.lock_contended();
         }
         SpinGuard { lock: self }
+    }
+
+    /// Unlocked -> locked; fails, without writing, if it is held.
+    ///
+    /// A compare-and-swap rather than a swap: a swap that finds the lock
+    /// held writes `true` over `true`, which makes contenders write to the
+    /// holder's cache line, and which loom (whose modification order leaves
+    /// that write unordered with the holder's unlock) lets a spinner read
+    /// back forever.
+    #[inline(always)]
+    fn try_acquire(&self) -> bool {
+        self.locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
     }
 
     #[cold]
@@ -71,14 +98,14 @@ impl<T: ?Sized> SpinLock<T> {
             while self.locked.load(Ordering::Relaxed) {
                 if round < 7 {
                     for _ in 0..1u32 << round {
-                        hint::spin_loop();
+                        spin_loop();
                     }
                     round += 1;
                 } else {
-                    std::thread::yield_now();
+                    yield_now();
                 }
             }
-            if !self.locked.swap(true, Ordering::Acquire) {
+            if self.try_acquire() {
                 return;
             }
         }
@@ -91,7 +118,7 @@ impl<T: ?Sized> Deref for SpinGuard<'_, T> {
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the lock, so no other reference to the
         // value exists.
-        unsafe { &*self.lock.value.get() }
+        unsafe { &*self.lock.value.get_mut_ptr() }
     }
 }
 
@@ -99,7 +126,7 @@ impl<T: ?Sized> DerefMut for SpinGuard<'_, T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as in `deref`; `&mut self` makes this the only access.
-        unsafe { &mut *self.lock.value.get() }
+        unsafe { &mut *self.lock.value.get_mut_ptr() }
     }
 }
 
@@ -110,7 +137,8 @@ impl<T: ?Sized> Drop for SpinGuard<'_, T> {
     }
 }
 
-#[cfg(test)]
+// Not in the loom models, which compile this file with loom's atomics.
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::SpinLock;
     use std::sync::Arc;

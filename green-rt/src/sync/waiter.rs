@@ -14,13 +14,20 @@
 //!   the waiter's behalf (gives it the lock, a permit) before setting the
 //!   flag, which makes locks FIFO-fair. A waiter that unwinds after the
 //!   grant releases what it was given.
+//!
+//! The loom model `green-rt/tests/loom_waiter.rs` compiles this file as it
+//! is, with loom's atomics (see [`crate::loom`]) and, in place of
+//! `crate::task`, a stand-in whose waiters are loom threads (parked through
+//! the real `ParkState` of `task/park.rs`, timed out by a timer thread,
+//! killed with an unwind), so what it checks is this code: that a grant
+//! racing an abandon is kept or passed on exactly once.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::spin::{SpinGuard, SpinLock};
+use crate::loom::{AtomicBool, Ordering};
 use crate::task::{self, Task};
 
 /// One parked waiter.
@@ -149,7 +156,7 @@ pub(crate) fn wait_until<S, R>(
     if let Some(r) = poll(&mut g) {
         return Some(r);
     }
-    if deadline.is_some_and(|d| Instant::now() >= d) {
+    if deadline.is_some_and(task::expired) {
         return None;
     }
     let w = queue(&mut g).push_current();
@@ -174,7 +181,7 @@ pub(crate) fn wait_until<S, R>(
             cleanup.armed = false;
             return Some(r);
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.is_some_and(task::expired) {
             if !w.is_notified() {
                 queue(&mut g).remove(w);
             }
@@ -248,7 +255,7 @@ pub(crate) fn wait_grant(
         match deadline {
             None => task::park(),
             Some(d) => {
-                if Instant::now() >= d {
+                if task::expired(d) {
                     guard.armed = false;
                     return abandon();
                 }
