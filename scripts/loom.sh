@@ -10,7 +10,11 @@
 #   scripts/loom.sh --test loom_task two_unparkers   # one model
 #
 # LOOM_MAX_PREEMPTIONS bounds the preemptions loom tries per execution
-# (default here 3; unbounded is exhaustive but far slower).
+# (default here 3, about 20 s in all; 5 takes about 6 min, mostly
+# loom_waiter_chain; unbounded is out of reach).
+#
+# Only the loom_* test targets build with --cfg loom: the library's own unit
+# tests would swap its atomics for loom's under its `const fn` constructors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg loom"
