@@ -39,6 +39,8 @@ pub(crate) const PENDING: usize = usize::MAX - 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GreenletExit;
 
+impl std::error::Error for GreenletExit {}
+
 impl std::fmt::Display for GreenletExit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("greenlet killed")
@@ -50,8 +52,8 @@ impl std::fmt::Display for GreenletExit {
 pub(crate) struct Task {
     state: ParkState,
     /// Set when `interrupt` holds a payload (fast check at blocking points).
-    pub(crate) interrupted: AtomicBool,
-    pub(crate) interrupt: Mutex<Option<Box<dyn Any + Send>>>,
+    interrupted: AtomicBool,
+    interrupt: Mutex<Option<Box<dyn Any + Send>>>,
     /// Unwinds in flight on this waiter (a panic that went through green's
     /// hook, or an interrupt), as std counts panics per OS thread. Only the
     /// waiter's own thread touches it.
@@ -108,6 +110,32 @@ impl Task {
     }
 
     /// Takes a pending interrupt payload, if any.
+    /// Interrupts the waiter with `payload` unless an interrupt is pending
+    /// already (a kill, or an outer timeout that fired first, wins);
+    /// returns whether `payload` was delivered. A timeout's way in.
+    pub(crate) fn interrupt_unless_pending(self: &Arc<Self>, payload: Box<dyn Any + Send>) -> bool {
+        let mut slot = self.interrupt.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(payload);
+        self.interrupted.store(true, Ordering::Release);
+        drop(slot);
+        self.unpark();
+        true
+    }
+
+    /// Withdraws a pending interrupt that `mine` recognises (a timeout
+    /// cancelled after it fired, before the waiter saw it); other
+    /// interrupts stay.
+    pub(crate) fn withdraw_interrupt(&self, mine: impl FnOnce(&(dyn Any + Send)) -> bool) {
+        let mut slot = self.interrupt.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_deref().is_some_and(mine) {
+            *slot = None;
+            self.interrupted.store(false, Ordering::Release);
+        }
+    }
+
     pub(crate) fn take_interrupt(&self) -> Option<Box<dyn Any + Send>> {
         if !self.interrupted.load(Ordering::Acquire) {
             return None;

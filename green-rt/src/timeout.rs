@@ -81,15 +81,9 @@ impl Timeout {
         let key = hub::hub().add_timer_fn(
             deadline,
             Box::new(move || {
-                let mut slot = target.interrupt.lock().unwrap_or_else(|e| e.into_inner());
                 // A pending kill (or an outer timeout that fired first)
                 // wins; do not overwrite it.
-                if slot.is_none() {
-                    *slot = Some(Box::new(Elapsed { id }));
-                    target.interrupted.store(true, Ordering::Release);
-                    drop(slot);
-                    target.unpark();
-                }
+                target.interrupt_unless_pending(Box::new(Elapsed { id }));
             }),
         );
         Timeout {
@@ -141,14 +135,8 @@ impl Drop for Timeout {
             hub.cancel_timer(key);
         }
         // Fired but not yet delivered: withdraw our payload.
-        let mut slot = task.interrupt.lock().unwrap_or_else(|e| e.into_inner());
-        if slot
-            .as_ref()
-            .is_some_and(|p| p.downcast_ref::<Elapsed>().is_some_and(|e| e.id == self.id))
-        {
-            *slot = None;
-            task.interrupted.store(false, Ordering::Release);
-        }
+        let id = self.id;
+        task.withdraw_interrupt(|p| p.downcast_ref::<Elapsed>().is_some_and(|e| e.id == id));
     }
 }
 
