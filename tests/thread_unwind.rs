@@ -5,47 +5,23 @@
 //! as std refuses it. The cases that used to abort run in a child process
 //! (this test binary re-run with an environment variable naming the case).
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use green::sync::Mutex;
 use green::sync::mpsc;
 use green::thread;
+
+mod util;
 use green::timeout::Timeout;
 
 const CHILD: &str = "GREEN_UNWIND_CASE";
 
-/// Runs `case` in a child process, killing it after `limit`; returns
-/// (success, stdout, stderr).
+/// Runs `case` in a child process (this test binary's `child_entry`),
+/// killing it after `limit`; returns (success, stdout, stderr).
 fn run_child(case: &str, limit: Duration) -> (bool, String, String) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
-        .env(CHILD, case)
-        .env("RUST_BACKTRACE", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break Some(s);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let out = child.wait_with_output().unwrap();
-    (
-        status.is_some_and(|s| s.success()),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    util::run_child_case(CHILD, case, limit)
 }
 
 /// A value whose destructor makes a green blocking call.

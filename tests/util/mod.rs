@@ -27,3 +27,38 @@ pub(crate) fn assert_same_transcript(on_std: &str, on_green: &str) {
         "std (left) and green (right) printed different transcripts"
     );
 }
+
+/// Runs this test binary again as a child process that executes only its
+/// `child_entry` test, with `var=case` in its environment, killing it after
+/// `limit`; returns (success, stdout, stderr). For aborts and hangs that
+/// must not take the test process down.
+pub(crate) fn run_child_case(var: &str, case: &str, limit: Duration) -> (bool, String, String) {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
+        .env(var, case)
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = child.wait_with_output().unwrap();
+    (
+        status.is_some_and(|s| s.success()),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
