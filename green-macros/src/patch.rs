@@ -32,8 +32,14 @@ pub(crate) fn expand(
             return with_error(item, e);
         }
     };
-    if let Err(e) = check(&mut item, caller) {
+    let calling = caller();
+    if let Err(e) = check(&mut item, || calling.clone()) {
         return with_error(item.into_token_stream(), e);
+    }
+    if crate::program::file_has_green_main(calling.as_deref()) {
+        // `#[green::main]` patches this item in its copy of the crate; as
+        // written it stays std, as the rest of the crate as written is.
+        return item.into_token_stream();
     }
     let mut items = vec![item];
     Patcher::new(&options.krate.to_string()).patch_items(&mut items);

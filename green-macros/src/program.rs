@@ -84,6 +84,72 @@ pub(crate) fn load(file: Option<PathBuf>, f: &ItemFn) -> Option<syn::Result<(Pat
     at_top.then_some(Ok((file, parsed)))
 }
 
+/// Whether `file` (as `Span::local_file` gives it) is a crate root whose
+/// `fn main` carries `#[green::main]`. Then `#[green::patch]` in that file
+/// leaves its item as written: the copy `#[green::main]` emits patches it,
+/// and the crate as written stays all std, so its types agree (a patched
+/// module's `TcpStream` would not be the `TcpStream` of an unpatched
+/// helper beside `main`).
+pub(crate) fn file_has_green_main(file: Option<&Path>) -> bool {
+    let Some(file) = file else {
+        return false;
+    };
+    let file = std::env::current_dir()
+        .map(|d| d.join(file))
+        .unwrap_or_else(|_| file.to_owned());
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return false;
+    };
+    let Ok(tokens) = strip_shebang(&text).parse::<TokenStream>() else {
+        return false;
+    };
+    if names_green_outside_attributes(&tokens) {
+        // A program written against green's own types (say a
+        // `green::thread::JoinHandle` in `main`) expects its patched items
+        // patched as written too.
+        return false;
+    }
+    let Ok(parsed) = syn::parse2::<syn::File>(tokens) else {
+        return false;
+    };
+    parsed.items.iter().any(|i| match i {
+        Item::Fn(g) => g.sig.ident == "main" && g.attrs.iter().any(is_main_attr),
+        _ => false,
+    })
+}
+
+/// Whether a path `green :: ...` appears outside attributes (`#[...]`).
+fn names_green_outside_attributes(tokens: &TokenStream) -> bool {
+    let tts: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    let mut i = 0;
+    while i < tts.len() {
+        match &tts[i] {
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                // `#[...]` or `#![...]`: skip the attribute.
+                let mut j = i + 1;
+                if matches!(tts.get(j), Some(TokenTree::Punct(p)) if p.as_char() == '!') {
+                    j += 1;
+                }
+                if matches!(tts.get(j), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Bracket)
+                {
+                    i = j + 1;
+                    continue;
+                }
+            }
+            TokenTree::Group(g) if names_green_outside_attributes(&g.stream()) => return true,
+            TokenTree::Ident(id) if id == "green" && colon2_any(&tts, i + 1) => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+fn colon2_any(tts: &[TokenTree], i: usize) -> bool {
+    matches!((tts.get(i), tts.get(i + 1)),
+        (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b))) if a.as_char() == ':' && b.as_char() == ':')
+}
+
 fn strip_shebang(text: &str) -> &str {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.starts_with("#!") && !text.starts_with("#![") {
@@ -437,5 +503,27 @@ mod tests {
             out.contains("# [green :: unpatched] # [green :: patch] fn u"),
             "{out}"
         );
+    }
+}
+
+#[cfg(test)]
+mod green_names {
+    use super::*;
+
+    #[test]
+    fn green_paths_outside_attributes() {
+        let yes: TokenStream = quote! {
+            #[green::main]
+            fn main() { let h: green::thread::JoinHandle<()> = todo!(); }
+        };
+        assert!(names_green_outside_attributes(&yes));
+        let no: TokenStream = quote! {
+            #![allow(dead_code)]
+            #[green::patch]
+            mod m { use std::thread; }
+            #[green::main]
+            fn main() { let green = 1; let _ = green; }
+        };
+        assert!(!names_green_outside_attributes(&no));
     }
 }

@@ -264,3 +264,15 @@ fn stdin_lines_keep_the_hub_running() {
         ]),
     );
 }
+
+#[test]
+fn patched_inline_module_using_super_imports() {
+    check(
+        "patched_module",
+        env!("CARGO_BIN_EXE_patched_module-std"),
+        env!("CARGO_BIN_EXE_patched_module-green"),
+        20,
+        1,
+        None,
+    );
+}
