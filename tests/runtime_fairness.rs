@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use green::net::{TcpListener, TcpStream};
+use green::net::TcpListener;
 use green::sync::{Mutex, mpsc};
 
 /// Runs `f` on a runtime of one hub on its own OS thread; fails if it has
@@ -183,8 +183,9 @@ fn accept_completes_while_another_greenlet_spins_on_try_recv() {
         assert_eq!(&buf, b"hi");
         tx.send(()).unwrap();
         client.join().unwrap();
-        assert!(spinner.join().unwrap() > 0);
-        let _unused: Option<TcpStream> = None;
+        // The spinner ends once told; how often it spun is timing (under
+        // valgrind the connection may be there before it ever runs).
+        spinner.join().unwrap();
     });
 }
 
