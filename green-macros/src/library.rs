@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::{Attribute, Item, UseTree};
 
+use crate::program::colon2_at;
 use crate::rewrite::{is_unpatched, item_attrs};
 
 /// One blocking std item used outside green's reach.
@@ -292,7 +293,7 @@ fn token_paths(tokens: TokenStream, out: &mut Vec<(Vec<String>, Span)>) {
                 let span = id.span();
                 let mut segs = Vec::new();
                 let mut j = i + 1;
-                while colon2(&tts, j) {
+                while colon2_at(&tts, j) {
                     match tts.get(j + 2) {
                         Some(TokenTree::Ident(s)) => {
                             segs.push(s.to_string());
@@ -313,14 +314,9 @@ fn token_paths(tokens: TokenStream, out: &mut Vec<(Vec<String>, Span)>) {
     }
 }
 
-fn colon2(tts: &[TokenTree], i: usize) -> bool {
-    matches!((tts.get(i), tts.get(i + 1)),
-        (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b))) if a.as_char() == ':' && b.as_char() == ':')
-}
-
 /// `a :: std` (a path that only ends in `std`) is not std; `:: std` is.
 fn after_colon2(tts: &[TokenTree], i: usize) -> bool {
-    i >= 2 && colon2(tts, i - 2) && i >= 3 && matches!(tts[i - 3], TokenTree::Ident(_))
+    i >= 2 && colon2_at(tts, i - 2) && i >= 3 && matches!(tts[i - 3], TokenTree::Ident(_))
 }
 
 /// Whether the std path (segments after `std`) names something that blocks

@@ -111,9 +111,7 @@ fn check(item: &mut Item, caller: impl FnOnce() -> Option<PathBuf>) -> syn::Resu
                      cannot resolve `#[path]`; write the module inline: `mod m { ... }`",
                 ));
             };
-            let calling = std::env::current_dir()
-                .map(|d| d.join(&calling))
-                .unwrap_or(calling);
+            let calling = crate::program::absolute(calling);
             let dir = calling.parent().map(PathBuf::from).unwrap_or_default();
             return file::inline(m, &path, &dir);
         }

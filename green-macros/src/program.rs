@@ -58,15 +58,10 @@ pub(crate) fn load(file: Option<PathBuf>, f: &ItemFn) -> Option<syn::Result<(Pat
     if f.sig.ident != "main" {
         return None;
     }
-    let file = file?;
-    let file = std::env::current_dir()
-        .map(|d| d.join(&file))
-        .unwrap_or(file);
-    let text = std::fs::read_to_string(&file).ok()?;
-    let text = strip_shebang(&text);
-    let tokens: TokenStream = match text.parse() {
+    let file = absolute(file?);
+    let tokens = match lex(&file)? {
         Ok(t) => t,
-        Err(e) => return Some(Err(syn::Error::new(Span::call_site(), e.to_string()))),
+        Err(e) => return Some(Err(syn::Error::new(Span::call_site(), e))),
     };
     let parsed: syn::File = match syn::parse2(tokens) {
         Ok(p) => p,
@@ -77,11 +72,34 @@ pub(crate) fn load(file: Option<PathBuf>, f: &ItemFn) -> Option<syn::Result<(Pat
             )));
         }
     };
-    let at_top = parsed.items.iter().any(|i| match i {
+    has_green_main(&parsed).then_some(Ok((file, parsed)))
+}
+
+/// `file` as `Span::local_file` gives it (relative to rustc's working
+/// directory), made absolute.
+pub(crate) fn absolute(file: PathBuf) -> PathBuf {
+    std::env::current_dir()
+        .map(|d| d.join(&file))
+        .unwrap_or(file)
+}
+
+/// The tokens of `file` (a leading shebang skipped): `None` if it cannot
+/// be read, `Err` with the lexer's message if it cannot be lexed.
+fn lex(file: &Path) -> Option<Result<TokenStream, String>> {
+    let text = std::fs::read_to_string(file).ok()?;
+    Some(
+        strip_shebang(&text)
+            .parse::<TokenStream>()
+            .map_err(|e| e.to_string()),
+    )
+}
+
+/// Whether the file's top level has `fn main` under `#[green::main]`.
+fn has_green_main(parsed: &syn::File) -> bool {
+    parsed.items.iter().any(|i| match i {
         Item::Fn(g) => g.sig.ident == "main" && g.attrs.iter().any(is_main_attr),
         _ => false,
-    });
-    at_top.then_some(Ok((file, parsed)))
+    })
 }
 
 /// Whether `file` (as `Span::local_file` gives it) is a crate root whose
@@ -91,16 +109,7 @@ pub(crate) fn load(file: Option<PathBuf>, f: &ItemFn) -> Option<syn::Result<(Pat
 /// module's `TcpStream` would not be the `TcpStream` of an unpatched
 /// helper beside `main`).
 pub(crate) fn file_has_green_main(file: Option<&Path>) -> bool {
-    let Some(file) = file else {
-        return false;
-    };
-    let file = std::env::current_dir()
-        .map(|d| d.join(file))
-        .unwrap_or_else(|_| file.to_owned());
-    let Ok(text) = std::fs::read_to_string(&file) else {
-        return false;
-    };
-    let Ok(tokens) = strip_shebang(&text).parse::<TokenStream>() else {
+    let Some(Ok(tokens)) = file.and_then(|f| lex(&absolute(f.to_owned()))) else {
         return false;
     };
     if names_green_outside_attributes(&tokens) {
@@ -109,13 +118,7 @@ pub(crate) fn file_has_green_main(file: Option<&Path>) -> bool {
         // patched as written too.
         return false;
     }
-    let Ok(parsed) = syn::parse2::<syn::File>(tokens) else {
-        return false;
-    };
-    parsed.items.iter().any(|i| match i {
-        Item::Fn(g) => g.sig.ident == "main" && g.attrs.iter().any(is_main_attr),
-        _ => false,
-    })
+    syn::parse2::<syn::File>(tokens).is_ok_and(|parsed| has_green_main(&parsed))
 }
 
 /// Whether a path `green :: ...` appears outside attributes (`#[...]`).
@@ -137,17 +140,12 @@ fn names_green_outside_attributes(tokens: &TokenStream) -> bool {
                 }
             }
             TokenTree::Group(g) if names_green_outside_attributes(&g.stream()) => return true,
-            TokenTree::Ident(id) if id == "green" && colon2_any(&tts, i + 1) => return true,
+            TokenTree::Ident(id) if id == "green" && colon2_at(&tts, i + 1) => return true,
             _ => {}
         }
         i += 1;
     }
     false
-}
-
-fn colon2_any(tts: &[TokenTree], i: usize) -> bool {
-    matches!((tts.get(i), tts.get(i + 1)),
-        (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b))) if a.as_char() == ':' && b.as_char() == ':')
 }
 
 fn strip_shebang(text: &str) -> &str {
@@ -166,16 +164,7 @@ fn strip_shebang(text: &str) -> &str {
 /// test file's helpers are not copied (a test file is many roots, one per
 /// test); its imports are.
 pub(crate) fn shadowing_uses(krate: &str, file: Option<PathBuf>, test: &Ident) -> Vec<syn::Stmt> {
-    let Some(file) = file else {
-        return Vec::new();
-    };
-    let file = std::env::current_dir()
-        .map(|d| d.join(&file))
-        .unwrap_or(file);
-    let Ok(text) = std::fs::read_to_string(&file) else {
-        return Vec::new();
-    };
-    let Ok(tokens) = strip_shebang(&text).parse::<TokenStream>() else {
+    let Some(Ok(tokens)) = file.and_then(|f| lex(&absolute(f))) else {
         return Vec::new();
     };
     let Ok(parsed) = syn::parse2::<syn::File>(tokens) else {
@@ -442,7 +431,8 @@ fn reroot_crate_paths(tokens: TokenStream, copy: &Ident) -> TokenStream {
     out.into_iter().collect()
 }
 
-fn colon2_at(tts: &[TokenTree], i: usize) -> bool {
+/// Whether `::` starts at `tts[i]`.
+pub(crate) fn colon2_at(tts: &[TokenTree], i: usize) -> bool {
     matches!((tts.get(i), tts.get(i + 1)),
         (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)))
             if a.as_char() == ':' && a.spacing() == Spacing::Joint && b.as_char() == ':')
