@@ -103,11 +103,10 @@ fn a_hook_that_waits_does_not_run_a_panicking_greenlet() {
     );
 }
 
-#[test]
-fn panicking_and_poisoning_are_per_greenlet() {
-    let m = Arc::new(Mutex::new(0));
-    let in_drop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel::<()>();
+/// Spawns greenlet A, which panics and, while it unwinds, parks in a
+/// destructor until the returned sender sends (or is dropped); returns
+/// once A is parked there, with A's handle.
+fn greenlet_parked_in_its_unwind() -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
     struct WaitOnDrop(mpsc::Receiver<()>, Arc<AtomicBool>);
     impl Drop for WaitOnDrop {
         fn drop(&mut self) {
@@ -117,6 +116,8 @@ fn panicking_and_poisoning_are_per_greenlet() {
             assert!(thread::panicking());
         }
     }
+    let in_drop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel::<()>();
     let flag = in_drop.clone();
     let a = thread::spawn(move || {
         let _w = WaitOnDrop(rx, flag);
@@ -125,6 +126,13 @@ fn panicking_and_poisoning_are_per_greenlet() {
     while !in_drop.load(Ordering::SeqCst) {
         thread::yield_now();
     }
+    (tx, a)
+}
+
+#[test]
+fn panicking_and_poisoning_are_per_greenlet() {
+    let m = Arc::new(Mutex::new(0));
+    let (tx, a) = greenlet_parked_in_its_unwind();
     let m2 = m.clone();
     let b = thread::spawn(move || {
         // A's unwind is on this OS thread, not on this greenlet.
@@ -209,23 +217,7 @@ fn a_name_with_a_nul_byte_panics_at_spawn_as_std() {
 #[test]
 fn rwlock_poisoning_is_per_greenlet() {
     let l = Arc::new(green::sync::RwLock::new(0));
-    let in_drop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel::<()>();
-    struct WaitOnDrop(mpsc::Receiver<()>, Arc<AtomicBool>);
-    impl Drop for WaitOnDrop {
-        fn drop(&mut self) {
-            self.1.store(true, Ordering::SeqCst);
-            let _ = self.0.recv();
-        }
-    }
-    let flag = in_drop.clone();
-    let a = thread::spawn(move || {
-        let _w = WaitOnDrop(rx, flag);
-        panic!("A unwinds");
-    });
-    while !in_drop.load(Ordering::SeqCst) {
-        thread::yield_now();
-    }
+    let (tx, a) = greenlet_parked_in_its_unwind();
     // While A unwinds on this OS thread, B's ordinary write does not poison.
     let l2 = l.clone();
     thread::spawn(move || {
