@@ -79,7 +79,12 @@ impl<T> Packet<'_, T> {
         run_links(links);
     }
 
-    pub(super) fn join(&self) -> Result<T> {
+    /// The join core of [`JoinHandle`] and
+    /// [`ScopedJoinHandle`](super::ScopedJoinHandle): panics as std's on a
+    /// self-join (`thread` is the greenlet this packet belongs to), else
+    /// parks until the result is there and takes it.
+    pub(super) fn join(&self, thread: &Thread) -> Result<T> {
+        check_self_join(&thread.task);
         loop {
             {
                 let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -135,8 +140,7 @@ impl<T> JoinHandle<T> {
     /// As std's, when a greenlet joins its own handle: "failed to join
     /// thread: Resource deadlock avoided (os error 35)".
     pub fn join(self) -> Result<T> {
-        check_self_join(&self.thread.task);
-        self.packet.join()
+        self.packet.join(&self.thread)
     }
 
     /// Whether the greenlet has finished running its closure.

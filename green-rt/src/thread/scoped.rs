@@ -46,8 +46,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// Waits for the greenlet and returns its result (see
     /// [`JoinHandle::join`], including its panic on a self-join).
     pub fn join(self) -> Result<T> {
-        check_self_join(&self.thread.task);
-        self.packet.join()
+        self.packet.join(&self.thread)
     }
 
     /// Whether the greenlet has finished running its closure.
