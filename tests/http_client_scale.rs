@@ -9,23 +9,14 @@ use std::time::{Duration, Instant};
 
 use green::http::Client;
 
-fn os_threads() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
+mod util;
 
 #[test]
 fn hundred_concurrent_gets_on_one_os_thread() {
     let server = http_client_util::start();
     let client = Client::new();
     let url = server.url("/slow/100");
-    let before = os_threads();
+    let before = util::os_threads();
     let round = || {
         let t0 = Instant::now();
         let handles: Vec<_> = (0..100)
@@ -45,7 +36,7 @@ fn hundred_concurrent_gets_on_one_os_thread() {
         "100 GETs of 100 ms each took {first:?}: they did not overlap"
     );
     assert_eq!(server.accepted(), 100);
-    assert_eq!(os_threads(), before, "no OS thread was started");
+    assert_eq!(util::os_threads(), before, "no OS thread was started");
 
     let second = round();
     assert!(second < Duration::from_secs(3), "{second:?}");

@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use green::net::{TcpListener, TcpStream};
 use green::thread;
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
+mod util;
 
 fn cpu_time() -> Duration {
     // SAFETY: rusage is plain data; all zeros is a valid value.
@@ -29,7 +27,7 @@ fn accept_backs_off_on_emfile_and_recovers() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     // Room for the clients and 40 accepted sockets, no more.
-    let limit = (open_fds() + 16 + CLIENTS + 40) as u64;
+    let limit = (util::open_fds() + 16 + CLIENTS + 40) as u64;
     let r = libc::rlimit {
         rlim_cur: limit,
         rlim_max: limit,

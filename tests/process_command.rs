@@ -47,13 +47,6 @@ fn with_ticker<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     (r, worst)
 }
 
-/// OS threads of this process, from `/proc/self/status`.
-fn os_threads() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("Threads:")).unwrap();
-    line["Threads:".len()..].trim().parse().unwrap()
-}
-
 fn sh(script: &str) -> Command {
     let mut c = Command::new("sh");
     c.arg("-c").arg(script);
@@ -489,9 +482,9 @@ fn two_hundred_children_on_one_hub() {
     run(|| {
         // Start the spawn thread before counting.
         assert!(Command::new("true").status().unwrap().success());
-        let threads_at_start = os_threads();
+        let threads_at_start = util::os_threads();
         let (elapsed, ok, max_threads) = assert_ticks("200 x status(true)", || {
-            let max_threads = Arc::new(std::sync::atomic::AtomicUsize::new(os_threads()));
+            let max_threads = Arc::new(std::sync::atomic::AtomicUsize::new(util::os_threads()));
             let ((elapsed, ok), worst) = with_ticker(|| {
                 let t0 = Instant::now();
                 let handles: Vec<_> = (0..200)
@@ -499,7 +492,7 @@ fn two_hundred_children_on_one_hub() {
                         let max_threads = max_threads.clone();
                         thread::spawn(move || {
                             let status = Command::new("true").status();
-                            max_threads.fetch_max(os_threads(), Ordering::Relaxed);
+                            max_threads.fetch_max(util::os_threads(), Ordering::Relaxed);
                             status
                         })
                     })

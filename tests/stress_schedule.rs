@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use green::sync::{Mutex, mpsc};
 
+mod util;
+
 /// xorshift64*: small, seedable, good enough to pick schedules.
 struct Rng(u64);
 
@@ -45,17 +47,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-fn maps() -> usize {
-    std::fs::read_to_string("/proc/self/maps")
-        .unwrap()
-        .lines()
-        .count()
 }
 
 struct Shared {
@@ -279,13 +270,13 @@ fn random_kills_timeouts_and_panics_across_two_hubs() {
             move || round(seed),
         );
         if i + 1 == warm {
-            fds_after_warmup = open_fds();
-            maps_after_warmup = maps();
+            fds_after_warmup = util::open_fds();
+            maps_after_warmup = util::memory_maps();
         }
     }
     let _ = std::panic::take_hook();
     if seeds.len() > warm {
-        let (fds, maps) = (open_fds(), maps());
+        let (fds, maps) = (util::open_fds(), util::memory_maps());
         assert!(
             fds <= fds_after_warmup,
             "file descriptors leaked: {fds_after_warmup} after warm-up, {fds} at the end"

@@ -23,17 +23,6 @@ fn run_child(case: &str, limit: Duration) -> (bool, String, String) {
     util::run_child_case(CHILD, case, limit)
 }
 
-fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-fn maps() -> usize {
-    std::fs::read_to_string("/proc/self/maps")
-        .unwrap()
-        .lines()
-        .count()
-}
-
 /// A destructor that makes green calls: `current`, `sleep`, `recv`.
 struct GreenCallsOnDrop(&'static str);
 impl Drop for GreenCallsOnDrop {
@@ -81,7 +70,7 @@ fn child_entry() {
             let dropped = Arc::new(AtomicUsize::new(0));
             // Warm up (std's own descriptors, the first hub's signal stack).
             std::thread::spawn(thread::yield_now).join().unwrap();
-            let (f0, m0) = (fds(), maps());
+            let (f0, m0) = (util::open_fds(), util::memory_maps());
             for _ in 0..20 {
                 let d = dropped.clone();
                 std::thread::spawn(move || {
@@ -97,7 +86,7 @@ fn child_entry() {
                 .join()
                 .unwrap();
             }
-            let (f1, m1) = (fds(), maps());
+            let (f1, m1) = (util::open_fds(), util::memory_maps());
             println!(
                 "fds {f0} -> {f1}, maps {m0} -> {m1}, dropped {}",
                 dropped.load(Ordering::SeqCst)
@@ -151,11 +140,11 @@ fn child_entry() {
                 assert!(on_worker > 0, "no greenlet was placed on the worker");
             };
             round(&dropped);
-            let (f0, m0) = (fds(), maps());
+            let (f0, m0) = (util::open_fds(), util::memory_maps());
             for _ in 0..5 {
                 round(&dropped);
             }
-            let (f1, m1) = (fds(), maps());
+            let (f1, m1) = (util::open_fds(), util::memory_maps());
             println!("fds {f0} -> {f1}, maps {m0} -> {m1}");
             assert_eq!(dropped.load(Ordering::SeqCst), 24);
             assert!(f1 <= f0, "leaked descriptors: {f0} -> {f1}");

@@ -62,3 +62,28 @@ pub(crate) fn run_child_case(var: &str, case: &str, limit: Duration) -> (bool, S
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// OS threads of this process (`Threads:` in /proc/self/status).
+pub(crate) fn os_threads() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Open file descriptors of this process.
+pub(crate) fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Memory maps of this process (lines of /proc/self/maps).
+pub(crate) fn memory_maps() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count()
+}
