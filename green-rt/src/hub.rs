@@ -26,7 +26,7 @@ use mio::{Events, Poll, Token};
 
 use crate::local::Locals;
 use crate::readiness::ScheduledIo;
-use crate::signal;
+use crate::overflow;
 use crate::stack::{GreenStack, StackPool};
 use crate::sync::spin::SpinLock;
 use crate::task::{GreenletExit, PENDING, ROOT, Task};
@@ -396,7 +396,7 @@ fn init(late: bool) -> &'static Hub {
     // registered; the hub is leaked with the thread.
     let _ = owned;
     HUB.with(|h| h.set(p));
-    signal::install();
+    overflow::install();
     crate::thread::install_panic_hook();
     // SAFETY: just made, and owned by an owner until thread exit (or never
     // freed); see `hub`.

@@ -12,7 +12,7 @@ mod hub;
 mod local;
 mod loom;
 mod readiness;
-mod signal;
+mod overflow;
 mod stack;
 mod task;
 mod timer;
