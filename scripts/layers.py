@@ -43,10 +43,40 @@ def strip_comments(text):
     return re.sub(r"/\*.*?\*/", "", text, flags=re.S)
 
 
-def targets(text, names):
+def targets(text, names, module, is_mod_rs):
+    """Modules named by `crate::` and `super::` paths in `text`, a file of
+    `module` (`is_mod_rs`: the file is a directory's mod.rs, whose `super`
+    is the directory's parent)."""
     found = set()
+    # `super::x` is a path from the parent of the module the file is.
+    parent = module.split("::")[:-1]
+    def rel(m):
+        segs = list(parent)
+        ups = m.group(1).count("super::") - 1
+        segs = segs[: len(segs) - ups] if ups else segs
+        return "::".join(segs + m.group(2).split("::"))
+    for m in re.finditer(r"\b((?:super::)+)((?:[a-z_][a-z0-9_]*::)*[A-Za-z_][A-Za-z0-9_]*)", text):
+        path = rel(m).strip(":").split("::")
+        for n in range(len(path), 0, -1):
+            cand = "::".join(path[:n])
+            if cand in names:
+                found.add(cand)
+                break
+    for m in re.finditer(r"\b((?:super::)+)\{([^}]*)\}", text):
+        base = list(parent)
+        ups = m.group(1).count("super::") - 1
+        base = base[: len(base) - ups] if ups else base
+        for item in m.group(2).split(","):
+            path = base + [x for x in item.strip().split("::") if x and x != "self"]
+            for n in range(len(path), 0, -1):
+                cand = "::".join(path[:n])
+                if cand in names:
+                    found.add(cand)
+                    break
     # `use crate::a::b::{...}` and `crate::a::b::x` paths.
     for m in re.finditer(r"crate::((?:[a-z_][a-z0-9_]*::)*[A-Za-z_][A-Za-z0-9_]*)", text):
+        if text.startswith("::{", m.end()):
+            continue  # a group, below
         segs = m.group(1).split("::")
         # the longest module prefix
         for n in range(len(segs), 0, -1):
@@ -54,10 +84,11 @@ def targets(text, names):
             if cand in names:
                 found.add(cand)
                 break
-    # `use crate::{a, b::c}` groups
-    for m in re.finditer(r"crate::\{([^}]*)\}", text):
-        for item in m.group(1).split(","):
-            segs = item.strip().split("::")
+    # `use crate::{a, b::c}` and `use crate::a::{b, c::d}` groups
+    for m in re.finditer(r"crate::((?:[a-z_][a-z0-9_]*::)*)\{([^}]*)\}", text):
+        base = [x for x in m.group(1).split("::") if x]
+        for item in m.group(2).split(","):
+            segs = base + [x for x in item.strip().split("::") if x and x != "self"]
             for n in range(len(segs), 0, -1):
                 cand = "::".join(segs[:n])
                 if cand in names:
@@ -78,7 +109,7 @@ def main():
         deps = set()
         for p in paths:
             with open(p) as fh:
-                deps |= targets(strip_comments(fh.read()), names)
+                deps |= targets(strip_comments(fh.read()), names, m, p.endswith("mod.rs"))
         # a module's own children and parents are not edges
         deps = {d for d in deps if d != m and not d.startswith(m + "::") and not m.startswith(d + "::")}
         edges[m] = deps

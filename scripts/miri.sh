@@ -9,4 +9,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export MIRIFLAGS="${MIRIFLAGS:-}"
 exec cargo +nightly miri test -p green-rt --lib --target-dir target/miri -- \
-  sync::spin:: timer::
+  rt::spin:: rt::timer::

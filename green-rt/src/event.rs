@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{PoisonError, TryLockError};
 use std::time::Duration;
 
+use crate::rt::spin::SpinLock;
 use crate::sync::Mutex;
-use crate::sync::spin::SpinLock;
 
-use crate::sync::waiter::{self, WaitQueue};
+use crate::rt::waiter::{self, WaitQueue};
 
 /// A flag greenlets can wait for (gevent's `Event`): `set` wakes every
 /// waiter, and later waits return at once until `clear`.
@@ -59,7 +59,7 @@ impl Event {
 
     /// Whether the flag is set.
     pub fn is_set(&self) -> bool {
-        crate::hub::coop();
+        crate::rt::context::coop();
         self.inner.flag.load(Ordering::Acquire)
     }
 

@@ -8,14 +8,7 @@
 
 #![cfg_attr(test, deny(warnings))]
 
-mod hub;
-mod local;
-mod loom;
-mod readiness;
-mod overflow;
-mod stack;
-mod task;
-mod timer;
+mod rt;
 
 pub mod event;
 pub mod fs;

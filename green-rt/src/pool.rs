@@ -29,10 +29,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::rt::spin::SpinLock;
+use crate::rt::task::{GreenletExit, Task};
+use crate::rt::wait;
+use crate::rt::waiter::{self, WaitQueue};
 use crate::sync::mpsc::{self, Receiver};
-use crate::sync::spin::SpinLock;
-use crate::sync::waiter::{self, WaitQueue};
-use crate::task::{self, GreenletExit, Task};
 use crate::thread::{self, FinishLog, JoinHandle};
 
 struct Inner {
@@ -737,8 +738,8 @@ pub fn joinall<T>(
             break;
         }
         match deadline {
-            Some(d) => task::park_until(d),
-            None => task::park(),
+            Some(d) => wait::park_until(d),
+            None => wait::park(),
         }
     }
     done.sort_by_key(|(i, _)| *i);

@@ -79,8 +79,9 @@ use std::time::{Duration, Instant};
 
 use mio::Interest;
 
-use crate::readiness::{Direction, Registration};
-use crate::task::{self, Task};
+use crate::rt::io::{Direction, Registration};
+use crate::rt::task::Task;
+use crate::rt::wait;
 
 pub use std::process::{
     CommandArgs, CommandEnvs, ExitCode, ExitStatus, Output, Stdio, Termination, abort, exit, id,
@@ -460,7 +461,7 @@ fn spawn_std(cmd: &mut std::process::Command) -> io::Result<std::process::Child>
     };
     let slot = Arc::new(SpawnSlot {
         done: Mutex::new(None),
-        waiter: task::current(),
+        waiter: wait::current(),
     });
     let job = SpawnJob {
         cmd: mem::replace(cmd, std::process::Command::new("")),
@@ -480,7 +481,7 @@ fn spawn_std(cmd: &mut std::process::Command) -> io::Result<std::process::Child>
                     Err(payload) => panic::resume_unwind(payload),
                 };
             }
-            None => task::park_uninterruptible(),
+            None => wait::park_uninterruptible(),
         }
     }
 }

@@ -28,9 +28,9 @@ use std::fmt;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
+use crate::rt::spin::SpinLock;
+use crate::rt::waiter::{self, WaitQueue};
 use crate::sync::Mutex;
-use crate::sync::spin::SpinLock;
-use crate::sync::waiter::{self, WaitQueue};
 
 /// How a queue stores its items: implemented by `VecDeque<T>` (FIFO),
 /// `Vec<T>` (LIFO) and [`PriorityStore<T>`] (smallest first).
@@ -477,7 +477,7 @@ impl<T, S: Storage<T>> BaseQueue<T, S> {
     ///
     /// `Full(item)` if the queue is full.
     pub fn put_nowait(&self, item: T) -> Result<(), Full<T>> {
-        crate::hub::coop();
+        crate::rt::context::coop();
         let mut item = Some(item);
         let mut s = waiter::lock(&self.inner.state);
         if self.try_push(&mut s, &mut item) {
@@ -516,7 +516,7 @@ impl<T, S: Storage<T>> BaseQueue<T, S> {
     ///
     /// [`Empty`] if the queue is empty.
     pub fn get_nowait(&self) -> Result<T, Empty> {
-        crate::hub::coop();
+        crate::rt::context::coop();
         let taken = Self::try_take(&mut waiter::lock(&self.inner.state)).ok_or(Empty)?;
         Ok(self.finish(taken))
     }

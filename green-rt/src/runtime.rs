@@ -11,122 +11,8 @@
 //! turn and stay there; [`spawn_local`](crate::thread::spawn_local) and
 //! scoped greenlets stay on the spawning hub.
 
-use std::cell::RefCell;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-pub use crate::hub::HubStats;
-use crate::hub::{self, Remote};
-use crate::task::{self, Task};
-
-/// The hubs of a runtime started with more than one worker.
-#[derive(Debug)]
-struct Workers {
-    /// Every hub's remote side; the first is the thread that called `run`.
-    hubs: Vec<Arc<Remote>>,
-    /// The root contexts of the worker threads, woken to stop them.
-    roots: Vec<Arc<Task>>,
-    next: AtomicUsize,
-    shutdown: AtomicBool,
-}
-
-thread_local! {
-    /// The multi-hub runtime this thread's hub belongs to, if any.
-    static WORKERS: RefCell<Option<Arc<Workers>>> = const { RefCell::new(None) };
-}
-
-/// The hub a `Send` greenlet spawned on this thread goes to: `None` for
-/// this thread's own hub.
-pub(crate) fn place() -> Option<Arc<Remote>> {
-    // During thread exit (a destructor spawning) the key may be gone: the
-    // greenlet then stays on this thread's hub.
-    WORKERS
-        .try_with(|w| {
-            let w = w.try_borrow().ok()?;
-            let w = w.as_ref()?;
-            let i = w.next.fetch_add(1, Ordering::Relaxed) % w.hubs.len();
-            let target = &w.hubs[i];
-            if Arc::ptr_eq(target, &hub::hub().remote) {
-                None
-            } else {
-                Some(target.clone())
-            }
-        })
-        .ok()
-        .flatten()
-}
-
-/// Starts `n - 1` worker hubs beside the current thread's; returns them and
-/// their threads.
-fn start_workers(
-    n: usize,
-    stack_size: Option<usize>,
-) -> (Arc<Workers>, Vec<std::thread::JoinHandle<()>>) {
-    let (report, reports) = std::sync::mpsc::channel();
-    let mut handoffs = Vec::new();
-    let mut threads = Vec::new();
-    for i in 1..n {
-        let report = report.clone();
-        let (handoff, receive) = std::sync::mpsc::channel::<Arc<Workers>>();
-        handoffs.push(handoff);
-        let thread = std::thread::Builder::new()
-            .name(format!("green-hub-{i}"))
-            .spawn(move || {
-                let hub = hub::hub();
-                if let Some(size) = stack_size {
-                    hub.set_default_stack_size(size);
-                }
-                let _ = report.send((i, hub.remote.clone(), hub.current_task().clone()));
-                let Ok(workers) = receive.recv() else { return };
-                WORKERS.with(|w| *w.borrow_mut() = Some(workers.clone()));
-                // The root context runs this hub's loop until told to stop.
-                while !workers.shutdown.load(Ordering::Acquire) {
-                    task::park_uninterruptible();
-                }
-                WORKERS.with(|w| w.borrow_mut().take());
-            })
-            .unwrap_or_else(|e| panic!("green: cannot start worker hub {i}: {e}"));
-        threads.push(thread);
-    }
-    drop(report);
-    let mut found: Vec<_> = reports.iter().take(n - 1).collect();
-    found.sort_by_key(|(i, _, _)| *i);
-    let mut hubs = vec![hub::hub().remote.clone()];
-    let mut roots = Vec::new();
-    for (_, remote, root) in found {
-        hubs.push(remote);
-        roots.push(root);
-    }
-    let workers = Arc::new(Workers {
-        hubs,
-        roots,
-        next: AtomicUsize::new(0),
-        shutdown: AtomicBool::new(false),
-    });
-    for h in handoffs {
-        let _ = h.send(workers.clone());
-    }
-    (workers, threads)
-}
-
-/// Stops the worker hubs when `run` returns (or unwinds) and waits for
-/// their threads to end. Each worker's hub is torn down as its thread
-/// exits: the greenlets still on it are killed and unwound (see
-/// [`Builder::run`]).
-struct StopWorkers(Arc<Workers>, Vec<std::thread::JoinHandle<()>>);
-
-impl Drop for StopWorkers {
-    fn drop(&mut self) {
-        let _ = WORKERS.try_with(|w| w.borrow_mut().take());
-        self.0.shutdown.store(true, Ordering::Release);
-        for root in &self.0.roots {
-            root.unpark();
-        }
-        for t in self.1.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
+pub use crate::rt::hub::HubStats;
+use crate::rt::{context, workers};
 
 /// Options of the runtime, applied to the current thread's hub.
 ///
@@ -208,16 +94,16 @@ impl Builder {
     where
         F: FnOnce() -> R,
     {
-        let hub = hub::hub();
+        let hub = context::hub();
         if let Some(size) = self.stack_size {
             hub.set_default_stack_size(size);
         }
         if self.workers <= 1 {
             return f();
         }
-        let (workers, threads) = start_workers(self.workers, self.stack_size);
-        WORKERS.with(|w| *w.borrow_mut() = Some(workers.clone()));
-        let _stop = StopWorkers(workers, threads);
+        let (hubs, threads) = workers::start(self.workers, self.stack_size);
+        workers::enter(&hubs);
+        let _stop = workers::StopWorkers(hubs, threads);
         f()
     }
 }
@@ -225,10 +111,10 @@ impl Builder {
 /// Number of hubs of the runtime this thread belongs to (1 outside a
 /// multi-hub [`Builder::run`]).
 pub fn hubs() -> usize {
-    WORKERS.with(|w| w.borrow().as_ref().map_or(1, |w| w.hubs.len()))
+    workers::count()
 }
 
 /// Counters of the current thread's hub.
 pub fn stats() -> HubStats {
-    hub::hub().stats()
+    context::hub().stats()
 }

@@ -28,9 +28,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::rt::task::Task;
+use crate::rt::wait;
+use crate::rt::waiter;
 use crate::sync::mpsc::Receiver;
-use crate::sync::waiter;
-use crate::task::{self, Task};
 
 /// What `Select` needs from a receiver.
 trait Source {
@@ -123,7 +124,7 @@ impl<'a> Select<'a> {
                 }
             }
         }
-        let me = task::current();
+        let me = wait::current();
         loop {
             let registered = Unregister(&self.sources);
             for i in self.order() {
@@ -135,8 +136,8 @@ impl<'a> Select<'a> {
                 return None;
             }
             match deadline {
-                Some(d) => task::park_until(d),
-                None => task::park(),
+                Some(d) => wait::park_until(d),
+                None => wait::park(),
             }
             drop(registered);
             if let Some(i) = self.try_ready() {

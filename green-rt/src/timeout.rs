@@ -31,9 +31,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::hub;
-use crate::task::{self, Task};
-use crate::timer::TimerKey;
+use crate::rt::context;
+use crate::rt::task::Task;
+use crate::rt::timer::TimerKey;
+use crate::rt::wait;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -76,9 +77,9 @@ impl Timeout {
     /// Arms a timeout at `deadline`.
     pub fn start_at(deadline: Instant) -> Timeout {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let task = task::current();
+        let task = wait::current();
         let target = task.clone();
-        let key = hub::hub().add_timer_fn(
+        let key = context::hub().add_timer_fn(
             deadline,
             Box::new(move || {
                 // A pending kill (or an outer timeout that fired first)
@@ -131,7 +132,7 @@ impl Drop for Timeout {
         let Some((key, task)) = self.armed.take() else {
             return;
         };
-        if let Some(hub) = hub::try_hub() {
+        if let Some(hub) = context::try_hub() {
             hub.cancel_timer(key);
         }
         // Fired but not yet delivered: withdraw our payload.

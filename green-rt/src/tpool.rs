@@ -34,7 +34,8 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::task::{self, Task};
+use crate::rt::task::Task;
+use crate::rt::wait;
 
 /// Threads of the pool when neither `GREEN_TPOOL_SIZE` nor
 /// [`set_max_threads`] says otherwise.
@@ -141,7 +142,7 @@ where
     let slot = Arc::new(Slot {
         result: Mutex::new(None),
         started: AtomicBool::new(false),
-        waiter: task::current(),
+        waiter: wait::current(),
     });
     let job_slot = slot.clone();
     submit(Box::new(move || {
@@ -156,7 +157,7 @@ where
         match done {
             Some(Ok(value)) => return value,
             Some(Err(payload)) => panic::resume_unwind(payload),
-            None if slot.started.load(Ordering::Acquire) => task::park(),
+            None if slot.started.load(Ordering::Acquire) => wait::park(),
             None => {
                 // Still queued: the threads are busy. If they still are
                 // after GROW_AFTER, they are blocked rather than working,
@@ -165,7 +166,7 @@ where
                     grow();
                     grow_at = Instant::now() + GROW_AFTER;
                 }
-                task::park_until(grow_at);
+                wait::park_until(grow_at);
             }
         }
     }

@@ -1,8 +1,8 @@
 //! Loom models of the cross-hub wake-up: the hand-over handshake
-//! (`src/hub/wake.rs`) between threads that give a hub work and the hub
+//! (`src/rt/wake.rs`) between threads that give a hub work and the hub
 //! going to sleep, with the hub's remote queue behind the real spin lock
-//! (`src/sync/spin.rs`) and, on top, a waiter's park state
-//! (`src/task/park.rs`); all compiled in as they are, on loom's atomics.
+//! (`src/rt/spin.rs`) and, on top, a waiter's park state
+//! (`src/rt/park.rs`); all compiled in as they are, on loom's atomics.
 //!
 //! The hub's poll is played by a stand-in for the `mio::Waker`: an event
 //! flag under a loom mutex and condvar, set by `wake` and consumed by a
@@ -16,18 +16,18 @@
 #![cfg(loom)]
 
 #[allow(dead_code, unused_imports)]
-#[path = "../src/loom.rs"]
+#[path = "../src/rt/loom.rs"]
 mod loom;
 
 #[path = "loom_support/sync.rs"]
 mod sync;
 
 #[allow(dead_code)]
-#[path = "../src/hub/wake.rs"]
+#[path = "../src/rt/wake.rs"]
 mod wake;
 
 #[allow(dead_code)]
-#[path = "../src/task/park.rs"]
+#[path = "../src/rt/park.rs"]
 mod park;
 
 use std::sync::Arc;

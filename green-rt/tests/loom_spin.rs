@@ -1,4 +1,4 @@
-//! Loom model of the spin lock (`src/sync/spin.rs`, compiled in as it is,
+//! Loom model of the spin lock (`src/rt/spin.rs`, compiled in as it is,
 //! on loom's atomics and loom's checked cell).
 //!
 //! Mutual exclusion: loom's cell fails the model if any access to the
@@ -11,7 +11,7 @@
 #![cfg(loom)]
 
 #[allow(dead_code, unused_imports)]
-#[path = "../src/loom.rs"]
+#[path = "../src/rt/loom.rs"]
 mod loom;
 
 #[path = "loom_support/sync.rs"]

@@ -1,4 +1,4 @@
-//! Loom model of a waiter's park/notify state machine (`src/task/park.rs`,
+//! Loom model of a waiter's park/notify state machine (`src/rt/park.rs`,
 //! compiled in as it is, on loom's atomics).
 //!
 //! The owner parks through [`ParkState::park`] until a condition holds;
@@ -12,11 +12,11 @@
 #![cfg(loom)]
 
 #[allow(dead_code, unused_imports)]
-#[path = "../src/loom.rs"]
+#[path = "../src/rt/loom.rs"]
 mod loom;
 
 #[allow(dead_code)]
-#[path = "../src/task/park.rs"]
+#[path = "../src/rt/park.rs"]
 mod park;
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Loom models of the wait queues' grant/abandon paths: `src/sync/waiter.rs`
+//! Loom models of the wait queues' grant/abandon paths: `src/rt/waiter.rs`
 //! compiled in as it is (with the real spin lock and, under the stand-in
 //! `crate::task` of `loom_support/task.rs`, the real park state), on
 //! loom's atomics.
@@ -17,7 +17,7 @@
 #![cfg(loom)]
 
 #[allow(dead_code, unused_imports)]
-#[path = "../src/loom.rs"]
+#[path = "../src/rt/loom.rs"]
 mod loom;
 
 #[allow(dead_code)]

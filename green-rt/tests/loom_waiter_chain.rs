@@ -1,5 +1,5 @@
 //! Loom models of the wait queues' pass-on paths with three waiters or
-//! more on one lock: `src/sync/waiter.rs` compiled in as it is, on loom's
+//! more on one lock: `src/rt/waiter.rs` compiled in as it is, on loom's
 //! atomics, under the stand-in `crate::task` of `loom_support/task.rs`
 //! (with the real park state), over a blocking stand-in for the spin lock
 //! (`loom_support/blocking_lock.rs` says why; the spin lock is checked in
@@ -14,7 +14,7 @@
 #![cfg(loom)]
 
 #[allow(dead_code, unused_imports)]
-#[path = "../src/loom.rs"]
+#[path = "../src/rt/loom.rs"]
 mod loom;
 
 #[allow(dead_code)]

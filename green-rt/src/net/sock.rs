@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::readiness::{Direction, Registration};
+use crate::rt::io::{Direction, Registration};
 
 /// A socket type green wraps: a std socket that can switch its blocking
 /// mode and give up its descriptor.
@@ -330,7 +330,7 @@ macro_rules! fd_impls {
         }
 
         impl From<std::os::fd::OwnedFd> for $t {
-            /// As [`FromRawFd::from_raw_fd`].
+            /// As [`FromRawFd::from_raw_fd`](std::os::fd::FromRawFd::from_raw_fd).
             fn from(fd: std::os::fd::OwnedFd) -> $t {
                 $t::from_std(<$std>::from(fd))
                     .unwrap_or_else(|e| panic!("green: cannot register a socket: {e}"))
@@ -392,7 +392,7 @@ macro_rules! stream_io {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
                 let len = buf.len();
                 self.inner
-                    .io_stream($crate::readiness::Direction::Read, len, |mut s| {
+                    .io_stream($crate::rt::io::Direction::Read, len, |mut s| {
                         std::io::Read::read(&mut s, buf)
                     })
             }
@@ -403,7 +403,7 @@ macro_rules! stream_io {
             ) -> std::io::Result<usize> {
                 let len = bufs.iter().map(|b| b.len()).sum();
                 self.inner
-                    .io_stream($crate::readiness::Direction::Read, len, |mut s| {
+                    .io_stream($crate::rt::io::Direction::Read, len, |mut s| {
                         std::io::Read::read_vectored(&mut s, bufs)
                     })
             }
@@ -413,7 +413,7 @@ macro_rules! stream_io {
             #[inline]
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
                 self.inner
-                    .io_stream($crate::readiness::Direction::Write, buf.len(), |mut s| {
+                    .io_stream($crate::rt::io::Direction::Write, buf.len(), |mut s| {
                         std::io::Write::write(&mut s, buf)
                     })
             }
@@ -421,7 +421,7 @@ macro_rules! stream_io {
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
                 let len = bufs.iter().map(|b| b.len()).sum();
                 self.inner
-                    .io_stream($crate::readiness::Direction::Write, len, |mut s| {
+                    .io_stream($crate::rt::io::Direction::Write, len, |mut s| {
                         std::io::Write::write_vectored(&mut s, bufs)
                     })
             }

@@ -9,7 +9,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::ToSocketAddrs;
 use super::sock::{BACKLOG, Sock, accept_error, each_addr, fd_impls, stream_io};
-use crate::readiness::Direction;
+use crate::rt::io::Direction;
 
 /// A TCP stream between a local and a remote socket; mirrors
 /// [`std::net::TcpStream`].

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::ToSocketAddrs;
 use super::sock::{Sock, each_addr, fd_impls};
-use crate::readiness::Direction;
+use crate::rt::io::Direction;
 
 /// A UDP socket; mirrors [`std::net::UdpSocket`]. Sends and receives wait
 /// greenly; clones share one registration.

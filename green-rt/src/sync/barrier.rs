@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use super::waiter::{self, WaitQueue};
-use crate::sync::spin::SpinLock;
+use crate::rt::spin::SpinLock;
+use crate::rt::waiter::{self, WaitQueue};
 
 /// Lets `n` greenlets (or threads) wait for each other; mirrors
 /// [`std::sync::Barrier`]. A waiter that is killed before the barrier

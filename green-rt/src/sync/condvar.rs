@@ -5,8 +5,8 @@ use std::sync::{Arc, LockResult, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::mutex::MutexGuard;
-use super::waiter::{self, WaitQueue, Waiter};
-use crate::sync::spin::SpinLock;
+use crate::rt::spin::SpinLock;
+use crate::rt::waiter::{self, WaitQueue, Waiter};
 
 /// A condition variable whose waits park the greenlet; mirrors
 /// [`std::sync::Condvar`]. Use it with a green [`Mutex`](super::Mutex).

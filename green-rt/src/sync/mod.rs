@@ -36,8 +36,6 @@ mod mutex;
 mod once;
 mod rwlock;
 mod semaphore;
-pub(crate) mod spin;
-pub(crate) mod waiter;
 
 pub mod mpsc;
 

@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-use super::spin::SpinLock;
-use super::waiter::{self, WaitQueue};
-use crate::hub;
-use crate::task::{self, Task};
+use crate::rt::context;
+use crate::rt::spin::SpinLock;
+use crate::rt::task::Task;
+use crate::rt::wait;
+use crate::rt::waiter::{self, WaitQueue};
 
 struct State<T> {
     queue: VecDeque<T>,
@@ -220,7 +221,7 @@ impl<T> Sender<T> {
         }
         s.push(t);
         drop(s);
-        crate::hub::coop();
+        crate::rt::context::coop();
         Ok(())
     }
 }
@@ -300,12 +301,12 @@ impl<T> SyncSender<T> {
         };
         if !room {
             drop(s);
-            hub::coop();
+            context::coop();
             return Err(TrySendError::Full(t));
         }
         s.push(t);
         drop(s);
-        hub::coop();
+        context::coop();
         Ok(())
     }
 }
@@ -338,7 +339,7 @@ impl<T> Receiver<T> {
         };
         drop(s);
         // A loop of `try_recv` must let the sender run.
-        hub::coop();
+        context::coop();
         r
     }
 
@@ -364,14 +365,14 @@ impl<T> Receiver<T> {
     /// The one wait of `recv` and `recv_deadline`.
     #[inline(always)]
     fn wait(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let task = hub::hub().current_task();
+        let task = context::hub().current_task();
         let mut waited = false;
         loop {
             let mut s = waiter::lock(&self.chan.state);
             if let Some(t) = s.pop() {
                 drop(s);
                 if !waited {
-                    hub::coop();
+                    context::coop();
                 }
                 return Ok(t);
             }
@@ -389,8 +390,8 @@ impl<T> Receiver<T> {
             let guard = Unregister(&self.chan);
             waited = true;
             match deadline {
-                Some(d) => task::park_until(d),
-                None => task::park(),
+                Some(d) => wait::park_until(d),
+                None => wait::park(),
             }
             std::mem::forget(guard);
         }

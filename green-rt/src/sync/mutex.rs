@@ -16,8 +16,8 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
-use super::waiter::{self, WaitQueue, Waiter};
-use crate::sync::spin::SpinLock;
+use crate::rt::spin::SpinLock;
+use crate::rt::waiter::{self, WaitQueue, Waiter};
 
 /// A lock's poison flag, set when a guard is dropped by a greenlet that
 /// is unwinding (per greenlet: [`crate::thread::panicking`]); std's
@@ -270,7 +270,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         // The budget is spent before the lock is taken, so that a greenlet
         // never yields while it holds the lock.
-        crate::hub::coop();
+        crate::rt::context::coop();
         self.raw.lock();
         self.guard()
     }
@@ -281,7 +281,7 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// `WouldBlock` if it is held, `Poisoned` as with [`lock`](Self::lock).
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
-        crate::hub::coop();
+        crate::rt::context::coop();
         if self.raw.try_lock() {
             Ok(self.guard()?)
         } else {

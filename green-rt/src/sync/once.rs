@@ -10,8 +10,8 @@ use std::ops::Deref;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::waiter::{self, WaitQueue};
-use crate::sync::spin::SpinLock;
+use crate::rt::spin::SpinLock;
+use crate::rt::waiter::{self, WaitQueue};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -87,7 +87,7 @@ impl Once {
 
     /// Whether a call has completed.
     pub fn is_completed(&self) -> bool {
-        crate::hub::coop();
+        crate::rt::context::coop();
         self.done.load(Ordering::Acquire)
     }
 
@@ -193,7 +193,7 @@ impl<T> OnceLock<T> {
 
     /// The value, if initialized.
     pub fn get(&self) -> Option<&T> {
-        crate::hub::coop();
+        crate::rt::context::coop();
         self.cell.get()
     }
 

@@ -14,8 +14,8 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult};
 
 use super::mutex::PoisonFlag;
-use super::waiter::{self, Waiter};
-use crate::sync::spin::SpinLock;
+use crate::rt::spin::SpinLock;
+use crate::rt::waiter::{self, Waiter};
 
 #[derive(Debug, Default)]
 struct State {
@@ -235,7 +235,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// If the lock is poisoned; the error holds the guard.
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
-        crate::hub::coop();
+        crate::rt::context::coop();
         self.raw.acquire(false);
         self.read_guard()
     }
@@ -246,7 +246,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// If the lock is poisoned; the error holds the guard.
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
-        crate::hub::coop();
+        crate::rt::context::coop();
         self.raw.acquire(true);
         self.write_guard()
     }
@@ -257,7 +257,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// `WouldBlock` or `Poisoned`.
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
-        crate::hub::coop();
+        crate::rt::context::coop();
         if self.raw.try_read() {
             Ok(self.read_guard()?)
         } else {
@@ -271,7 +271,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// `WouldBlock` or `Poisoned`.
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
-        crate::hub::coop();
+        crate::rt::context::coop();
         if self.raw.try_write() {
             Ok(self.write_guard()?)
         } else {

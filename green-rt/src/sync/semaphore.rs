@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::waiter::{self, WaitQueue, Waiter};
-use crate::sync::spin::SpinLock;
+use crate::rt::spin::SpinLock;
+use crate::rt::waiter::{self, WaitQueue, Waiter};
 
 #[derive(Debug)]
 struct State {
@@ -70,7 +70,7 @@ impl Semaphore {
 
     /// Takes a permit, parking until one is free.
     pub fn acquire(&self) {
-        crate::hub::coop();
+        crate::rt::context::coop();
         self.acquire_inner(None);
     }
 
@@ -82,7 +82,7 @@ impl Semaphore {
 
     /// Takes a permit if one is free now (and no one is queued).
     pub fn try_acquire(&self) -> bool {
-        crate::hub::coop();
+        crate::rt::context::coop();
         let mut s = waiter::lock(&self.state);
         if s.permits > 0 && s.waiters.is_empty() {
             s.permits -= 1;

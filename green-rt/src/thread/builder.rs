@@ -58,7 +58,7 @@ impl Builder {
     {
         let name = self.take_name();
         self.name = name.map(String::from);
-        match runtime::place() {
+        match workers::place() {
             Some(target) => Ok(self.spawn_remote(target, f)),
             None => self.spawn_static(f),
         }
@@ -66,7 +66,7 @@ impl Builder {
 
     /// Hands a new greenlet to another hub of the runtime. A failure to get
     /// its stack there is reported by its `join`.
-    fn spawn_remote<F, T>(mut self, target: Arc<Remote>, f: F) -> JoinHandle<T>
+    fn spawn_remote<F, T>(mut self, target: Arc<HubHandle>, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -78,7 +78,7 @@ impl Builder {
         });
         let name = self.take_name();
         let task = Arc::new(Task::new(target.clone(), PENDING, name));
-        target.push_spawn(RemoteSpawn {
+        target.push_spawn(Spawn {
             task: task.clone(),
             start,
             stack_size: self.stack_size,
@@ -186,7 +186,7 @@ impl Builder {
         // SAFETY: this fn's contract: what `f` and `T` borrow outlives the
         // greenlet.
         let main: Box<dyn Start + 'static> = unsafe { std::mem::transmute(main) };
-        let task = hub::hub().spawn(self.take_name(), self.stack_size, main)?;
+        let task = context::hub().spawn(self.take_name(), self.stack_size, main)?;
         Ok((packet, task))
     }
 }
@@ -232,7 +232,7 @@ where
         let GreenletMain { f, packet } = *self;
         let result = catch_unwind(|| {
             // Killed before it started: never run `f`.
-            task::check_interrupt();
+            wait::check_interrupt();
             f()
         });
         packet.complete(result);

@@ -1,5 +1,5 @@
 //! The join core: the packet a greenlet's result travels in, shared by
-//! [`JoinHandle`] and [`ScopedJoinHandle`](super::ScopedJoinHandle), and
+//! [`JoinHandle`] and [`ScopedJoinHandle`], and
 //! `JoinHandle`'s methods.
 
 use super::builder::{run_link, run_links};
@@ -50,7 +50,7 @@ impl FinishLog {
     pub(crate) fn new() -> Arc<FinishLog> {
         Arc::new(FinishLog {
             finished: SpinLock::new(Vec::new()),
-            watcher: task::current(),
+            watcher: wait::current(),
         })
     }
 
@@ -80,7 +80,7 @@ impl<T> Packet<'_, T> {
     }
 
     /// The join core of [`JoinHandle`] and
-    /// [`ScopedJoinHandle`](super::ScopedJoinHandle): panics as std's on a
+    /// [`ScopedJoinHandle`]: panics as std's on a
     /// self-join (`thread` is the greenlet this packet belongs to), else
     /// parks until the result is there and takes it.
     pub(super) fn join(&self, thread: &Thread) -> Result<T> {
@@ -91,9 +91,9 @@ impl<T> Packet<'_, T> {
                 if let Some(r) = s.result.take() {
                     return r;
                 }
-                s.joiner = Some(Joiner::Task(task::current()));
+                s.joiner = Some(Joiner::Task(wait::current()));
             }
-            task::park();
+            wait::park();
         }
     }
 }

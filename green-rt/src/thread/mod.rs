@@ -17,7 +17,7 @@
 //! [`Result`].
 //!
 //! A greenlet runs on the hub of the OS thread that spawned it (or, with
-//! several hubs, [`runtime::Builder::workers`], on the hub `spawn` placed
+//! several hubs, [`runtime::Builder::workers`](crate::runtime::Builder::workers), on the hub `spawn` placed
 //! it on) and never moves. It runs while other greenlets wait: each green
 //! blocking call (`sleep`, `join`, a socket read, a lock) switches to the
 //! next ready one.
@@ -31,17 +31,17 @@ use std::marker::PhantomData;
 use std::num::NonZeroU64;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use std::thread::{Result, available_parallelism};
 
-use crate::hub::{self, Remote, RemoteSpawn, Start};
-pub use crate::local::{AccessError, LocalKey};
-use crate::runtime;
-use crate::sync::spin::SpinLock;
-pub use crate::task::GreenletExit;
-use crate::task::{self, PENDING, Task};
+use crate::rt::handle::{Spawn, Start};
+use crate::rt::spin::SpinLock;
+pub use crate::rt::task::GreenletExit;
+use crate::rt::task::{HubHandle, PENDING, Task};
+use crate::rt::{context, unwind, wait, workers};
+pub use local::{AccessError, LocalKey};
 
 /// A handle to a greenlet (or to an OS thread's root context); mirrors
 /// [`std::thread::Thread`].
@@ -92,7 +92,7 @@ impl ThreadId {
 /// The running greenlet (or the OS thread's root context).
 pub fn current() -> Thread {
     Thread {
-        task: task::current(),
+        task: wait::current(),
     }
 }
 
@@ -113,8 +113,8 @@ pub fn panicking() -> bool {
     if !std::thread::panicking() {
         return false;
     }
-    match hub::try_hub() {
-        Some(hub) => task::is_unwinding(hub, hub.current_task()),
+    match context::try_hub() {
+        Some(hub) => unwind::is_unwinding(hub.current_task()),
         None => true,
     }
 }
@@ -122,28 +122,25 @@ pub fn panicking() -> bool {
 /// `catch_unwind` that records, for [`panicking`], that the current waiter
 /// stopped unwinding when it catches a payload.
 pub(crate) fn catch_unwind<R>(f: impl FnOnce() -> R) -> Result<R> {
-    let r = panic::catch_unwind(AssertUnwindSafe(f));
-    if r.is_err()
-        && let Some(hub) = hub::try_hub()
-    {
-        task::end_unwind(hub, hub.current_task());
+    match context::try_hub() {
+        Some(hub) => unwind::catch_unwind(hub.current_task(), f),
+        None => panic::catch_unwind(AssertUnwindSafe(f)),
     }
-    r
 }
 
 /// `resume_unwind` that records, for [`panicking`], that the current waiter
 /// unwinds (no hook runs for it).
 pub(crate) fn resume_unwind(payload: Box<dyn Any + Send>) -> ! {
-    if let Some(hub) = hub::try_hub() {
-        task::begin_unwind(hub, hub.current_task());
+    match context::try_hub() {
+        Some(hub) => unwind::resume_unwind(hub.current_task(), payload),
+        None => panic::resume_unwind(payload),
     }
-    panic::resume_unwind(payload)
 }
 
 /// Panics as std's `join` does on a thread's own handle (EDEADLK) if
 /// `task` is the caller.
 fn check_self_join(task: &Arc<Task>) {
-    if let Some(hub) = hub::try_hub()
+    if let Some(hub) = context::try_hub()
         && Arc::ptr_eq(hub.current_task(), task)
     {
         panic!(
@@ -163,7 +160,7 @@ pub fn sleep(dur: Duration) {
     match Instant::now().checked_add(dur) {
         Some(deadline) => sleep_until(deadline),
         None => loop {
-            task::park();
+            wait::park();
         },
     }
 }
@@ -171,7 +168,7 @@ pub fn sleep(dur: Duration) {
 /// Puts the current greenlet to sleep until `deadline`.
 pub fn sleep_until(deadline: Instant) {
     while Instant::now() < deadline {
-        task::park_until(deadline);
+        wait::park_until(deadline);
     }
 }
 
@@ -193,22 +190,22 @@ pub fn park_timeout_ms(ms: u32) {
 #[inline]
 pub fn yield_now() {
     // A kill that arrived before is seen on the way out as well.
-    hub::hub().yield_now();
-    task::check_interrupt();
+    context::hub().yield_now();
+    wait::check_interrupt();
 }
 
 /// Blocks the current greenlet until its [`Thread::unpark`] is called (or
 /// spuriously, as with std).
 #[inline]
 pub fn park() {
-    task::park();
+    wait::park();
 }
 
 /// As [`park`], for at most `dur`.
 pub fn park_timeout(dur: Duration) {
     match Instant::now().checked_add(dur) {
-        Some(deadline) => task::park_until(deadline),
-        None => task::park(),
+        Some(deadline) => wait::park_until(deadline),
+        None => wait::park(),
     }
 }
 
@@ -219,12 +216,11 @@ pub fn is_greenlet_exit(payload: &(dyn Any + Send)) -> bool {
 }
 
 mod builder;
-mod hook;
 mod join;
+mod local;
 mod scoped;
 
 pub use builder::{Builder, spawn, spawn_later, spawn_local};
-pub(crate) use hook::install_panic_hook;
 pub(crate) use join::FinishLog;
 pub use join::JoinHandle;
 use join::{Packet, PacketState};

@@ -98,14 +98,14 @@ where
         data: Arc::new(ScopeData {
             running: AtomicUsize::new(0),
             a_greenlet_panicked: AtomicBool::new(false),
-            main: task::current(),
+            main: wait::current(),
         }),
         scope: PhantomData,
         env: PhantomData,
     };
     let result = catch_unwind(|| f(&scope));
     while scope.data.running.load(Ordering::Acquire) != 0 {
-        task::park_uninterruptible();
+        wait::park_uninterruptible();
     }
     match result {
         Err(e) => resume_unwind(e),

@@ -1,4 +1,4 @@
-//! Stand-in for `src/sync/spin.rs` in the models with three or more
+//! Stand-in for `src/rt/spin.rs` in the models with three or more
 //! threads on one lock: a lock whose contenders park (loom's thread park)
 //! where the spin lock's spin and yield.
 //!
@@ -96,7 +96,7 @@ impl<T: ?Sized> DerefMut for SpinGuard<'_, T> {
 impl<T: ?Sized> Drop for SpinGuard<'_, T> {
     fn drop(&mut self) {
         // A read-modify-write, so that loom orders it after the contenders'
-        // attempts (see `src/sync/spin.rs` on loom's modification order).
+        // attempts (see `src/rt/spin.rs` on loom's modification order).
         self.lock.locked.swap(false, Ordering::Release);
         // All of them: an entry may be stale (its thread got the lock
         // since), and one stale wake-up must not stand for a real one. The

@@ -1,4 +1,4 @@
-//! Primitives for the wait-queue models, built on `src/sync/waiter.rs` as
+//! Primitives for the wait-queue models, built on `src/rt/waiter.rs` as
 //! the runtime's are, and a helper to start a waiter on a loom thread.
 
 use std::panic::{self, AssertUnwindSafe};

@@ -3,7 +3,7 @@
 //! `sync/waiter.rs` reaches the runtime only through `crate::task`: the
 //! current waiter, `park`, `park_until`, `expired` and `Task::unpark`. Here
 //! a waiter is a loom thread. Its park/notify state is the runtime's own
-//! [`ParkState`] (`src/task/park.rs`, compiled in as it is); what the hub
+//! [`ParkState`] (`src/rt/park.rs`, compiled in as it is); what the hub
 //! does around it is played by loom: suspending is `loom::thread::park`,
 //! resuming a parked waiter is `Thread::unpark` (the hub's ready or remote
 //! queue resumes a greenlet once per push, as a park token does). A timer
@@ -11,7 +11,7 @@
 //! and a kill unwinds from the waiter's next blocking point with
 //! `resume_unwind`, as the runtime's interrupts do.
 
-#[path = "../../src/task/park.rs"]
+#[path = "../../src/rt/park.rs"]
 mod park;
 
 use std::cell::RefCell;
@@ -21,6 +21,8 @@ use std::time::Instant;
 
 use ::loom::sync::atomic::{AtomicBool, Ordering};
 
+/// `park.rs` reaches the primitives as `super::loom`.
+use crate::loom;
 pub(crate) use park::ParkState;
 
 /// The payload a killed stand-in waiter unwinds with.

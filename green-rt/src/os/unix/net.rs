@@ -34,7 +34,7 @@ pub use std::os::unix::net::SocketAddr;
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use crate::net::{BACKLOG, Sock, accept_error, fd_impls, stream_io};
-use crate::readiness::Direction;
+use crate::rt::io::Direction;
 
 /// A Unix stream socket; mirrors [`std::os::unix::net::UnixStream`].
 pub struct UnixStream {

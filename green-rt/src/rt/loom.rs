@@ -4,12 +4,12 @@
 //! The pieces whose correctness rests on atomics alone take their atomics,
 //! cell, spin hint and yield from here:
 //!
-//! - the spin lock ([`crate::sync::spin`]),
-//! - a waiter's park/notify state (`task/park.rs`),
+//! - the spin lock ([`super::spin`]),
+//! - a waiter's park/notify state (`rt/park.rs`),
 //! - the hand-over handshake between a thread that gives a hub work and
-//!   the hub going to sleep (`hub/wake.rs`),
+//!   the hub going to sleep (`rt/wake.rs`),
 //! - the wait queues and their grant/abandon paths
-//!   ([`crate::sync::waiter`]).
+//!   ([`super::waiter`]).
 //!
 //! In the runtime these are std's own types, re-exported (the cell is a
 //! `repr(transparent)` wrapper whose methods inline away), so this module

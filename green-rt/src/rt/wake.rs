@@ -18,10 +18,10 @@
 //! load on each side, whose store-buffering pairing loom cannot check.
 //!
 //! The loom model `green-rt/tests/loom_remote.rs` compiles this file with
-//! loom's atomics (see [`crate::loom`]), the real spin lock as the queue's
+//! loom's atomics (see [`super::loom`]), the real spin lock as the queue's
 //! lock and a stand-in for the `mio::Waker`.
 
-use crate::loom::{AtomicU8, Ordering};
+use super::loom::{AtomicU8, Ordering};
 
 /// Work was handed over since the hub last took it.
 const PENDING: u8 = 1;

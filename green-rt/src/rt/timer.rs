@@ -14,7 +14,7 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::task::Task;
+use super::task::Task;
 
 /// Slots of the wheel: ticks of 1 ms, so a horizon of about one second.
 const SLOTS: usize = 1024;

@@ -1,8 +1,8 @@
 //! A waiter: a greenlet, or the root context of an OS thread.
 //!
 //! Every blocking primitive in green waits the same way: it puts the current
-//! [`Task`] somewhere a waker will find it, then calls [`park`]. Waking is
-//! [`Task::unpark`], from any thread. The state machine is std's thread
+//! [`Task`] somewhere a waker will find it, then parks (see [`super::wait`]).
+//! Waking is [`Task::unpark`], from any thread. The state machine is std's thread
 //! parker: a notification that arrives before the park is not lost, and
 //! `park` may return spuriously, so callers loop on their condition.
 //!
@@ -11,20 +11,19 @@
 //! `mio::Waker` wake-up. Primitives therefore work within a hub, across hubs
 //! and with plain OS threads alike.
 //!
-//! The state machine itself is [`ParkState`] (`task/park.rs`), which knows
-//! nothing of hubs, so that the loom models check it as it is.
-
-mod park;
+//! The state machine itself is [`ParkState`] (`rt/park.rs`), which knows
+//! nothing of hubs, so that the loom models check it as it is. A task knows
+//! its hub only by its [`Handle`], so this file sits below the hub.
 
 use std::any::Any;
-use std::panic;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
-use crate::hub::{self, Hub, Remote};
+use super::handle::Handle;
+use super::park::ParkState;
 
-pub(crate) use park::ParkState;
+/// The handle of the hub a task belongs to.
+pub(crate) type HubHandle = Handle<Task>;
 
 /// Slot of the root context (the OS thread's own stack).
 pub(crate) const ROOT: usize = usize::MAX;
@@ -58,7 +57,8 @@ pub(crate) struct Task {
     /// hook, or an interrupt), as std counts panics per OS thread. Only the
     /// waiter's own thread touches it.
     unwinding: AtomicU32,
-    pub(crate) hub: Arc<Remote>,
+    /// The hub the waiter lives on (greenlets never move).
+    pub(crate) home: Arc<HubHandle>,
     /// Index in the hub's greenlets, [`ROOT`], or [`PENDING`].
     slot: AtomicUsize,
     pub(crate) id: u64,
@@ -68,13 +68,13 @@ pub(crate) struct Task {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Task {
-    pub(crate) fn new(hub: Arc<Remote>, slot: usize, name: Option<Box<str>>) -> Task {
+    pub(crate) fn new(home: Arc<HubHandle>, slot: usize, name: Option<Box<str>>) -> Task {
         Task {
             state: ParkState::new(),
             interrupted: AtomicBool::new(false),
             interrupt: Mutex::new(None),
             unwinding: AtomicU32::new(0),
-            hub,
+            home,
             slot: AtomicUsize::new(slot),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
@@ -97,7 +97,7 @@ impl Task {
     #[inline]
     pub(crate) fn unpark(self: &Arc<Self>) {
         if self.state.unpark() {
-            hub::schedule(self);
+            self.home.schedule(self);
         }
     }
 
@@ -109,7 +109,6 @@ impl Task {
         self.unpark();
     }
 
-    /// Takes a pending interrupt payload, if any.
     /// Interrupts the waiter with `payload` unless an interrupt is pending
     /// already (a kill, or an outer timeout that fired first, wins);
     /// returns whether `payload` was delivered. A timeout's way in.
@@ -136,6 +135,7 @@ impl Task {
         }
     }
 
+    /// Takes a pending interrupt payload, if any.
     pub(crate) fn take_interrupt(&self) -> Option<Box<dyn Any + Send>> {
         if !self.interrupted.load(Ordering::Acquire) {
             return None;
@@ -169,132 +169,44 @@ impl Task {
     pub(crate) fn clear_notification(&self) {
         self.state.clear_notification();
     }
-}
 
-/// Records that `task` (running on `hub`) starts to unwind: a panic seen by
-/// green's hook, or an interrupt being delivered.
-pub(crate) fn begin_unwind(hub: &Hub, task: &Task) {
-    if task.unwinding.fetch_add(1, Ordering::Relaxed) == 0 {
-        hub.unwinding.set(hub.unwinding.get() + 1);
+    /// Starts a park: `false` if a notification was pending (consumed; do
+    /// not suspend). See [`ParkState::begin_park`].
+    #[inline(always)]
+    pub(crate) fn begin_park(&self) -> bool {
+        self.state.begin_park()
     }
-}
 
-/// Records that an unwind of `task` was caught.
-pub(crate) fn end_unwind(hub: &Hub, task: &Task) {
-    let n = task.unwinding.load(Ordering::Relaxed);
-    if n > 0 {
-        task.unwinding.store(n - 1, Ordering::Relaxed);
-        if n == 1 {
-            hub.unwinding.set(hub.unwinding.get().saturating_sub(1));
+    /// Ends a park begun with [`begin_park`](Self::begin_park).
+    #[inline(always)]
+    pub(crate) fn end_park(&self) {
+        self.state.end_park();
+    }
+
+    /// Counts an unwind starting on this waiter; `true` if it is the only
+    /// one (the waiter was not unwinding before).
+    pub(crate) fn enter_unwind(&self) -> bool {
+        self.unwinding.fetch_add(1, Ordering::Relaxed) == 0
+    }
+
+    /// Counts an unwind of this waiter caught; `true` if none is left.
+    /// `None` if none was counted.
+    pub(crate) fn leave_unwind(&self) -> Option<bool> {
+        let n = self.unwinding.load(Ordering::Relaxed);
+        if n == 0 {
+            return None;
         }
+        self.unwinding.store(n - 1, Ordering::Relaxed);
+        Some(n == 1)
     }
-}
 
-/// Whether `task`, running on `hub`, is unwinding: the per-greenlet answer
-/// to [`std::thread::panicking`], which counts the panics of every greenlet
-/// on the OS thread.
-///
-/// A waiter green saw start to unwind is; once std says no panic is in
-/// flight on the thread, none is (a record left by a panic the user caught
-/// is cleared here). Otherwise the unwind std counts belongs to this waiter
-/// only if no other waiter on the hub is recorded as unwinding (a panic
-/// that bypassed green's hook: a hook installed over it, `resume_unwind`).
-#[cold]
-pub(crate) fn is_unwinding(hub: &Hub, task: &Task) -> bool {
-    let mine = task.unwinding.load(Ordering::Relaxed);
-    if !std::thread::panicking() {
-        if mine != 0 {
-            task.unwinding.store(0, Ordering::Relaxed);
-            hub.unwinding.set(hub.unwinding.get().saturating_sub(1));
-        }
-        return false;
+    /// Forgets every unwind counted on this waiter; whether there was any.
+    pub(crate) fn clear_unwinds(&self) -> bool {
+        self.unwinding.swap(0, Ordering::Relaxed) != 0
     }
-    mine != 0 || hub.unwinding.get() == 0
-}
 
-/// The current waiter.
-pub(crate) fn current() -> Arc<Task> {
-    hub::hub().current_task().clone()
-}
-
-/// Unwinds with a pending interrupt (kill, timeout) of the current waiter.
-#[inline]
-pub(crate) fn check_interrupt() {
-    unwind_if_interrupted(hub::hub().current_task());
-}
-
-#[inline(always)]
-fn unwind_if_interrupted(task: &Task) {
-    if task.is_interrupted() {
-        deliver_interrupt(task);
+    /// Whether an unwind is counted on this waiter.
+    pub(crate) fn counts_unwind(&self) -> bool {
+        self.unwinding.load(Ordering::Relaxed) != 0
     }
-}
-
-/// Unwinds with `task`'s pending interrupt, unless it is unwinding already:
-/// a second unwind from a destructor that runs during an unwind would abort
-/// the process ("panic in a destructor during cleanup"), so the interrupt
-/// stays pending until the unwind is over (it is then delivered at the next
-/// blocking point, if the greenlet caught the first one and carries on).
-#[cold]
-#[inline(never)]
-fn deliver_interrupt(task: &Task) {
-    let hub = hub::hub();
-    if std::thread::panicking() && is_unwinding(hub, task) {
-        return;
-    }
-    if let Some(payload) = task.take_interrupt() {
-        begin_unwind(hub, task);
-        panic::resume_unwind(payload);
-    }
-}
-
-/// Parks the current waiter until it is unparked (or spuriously). A pending
-/// interrupt unwinds from here, before or after the wait.
-#[inline(always)]
-pub(crate) fn park() {
-    let hub = hub::hub();
-    let task = hub.current_task();
-    unwind_if_interrupted(task);
-    park_raw(hub, task, None);
-    unwind_if_interrupted(task);
-}
-
-/// As [`park`], but returns by `deadline` at the latest.
-pub(crate) fn park_until(deadline: Instant) {
-    let hub = hub::hub();
-    let task = hub.current_task();
-    unwind_if_interrupted(task);
-    park_raw(hub, task, Some(deadline));
-    unwind_if_interrupted(task);
-}
-
-/// Parks without looking at interrupts (for waits that must complete, such
-/// as the end of a `scope`).
-pub(crate) fn park_uninterruptible() {
-    let hub = hub::hub();
-    park_raw(hub, hub.current_task(), None);
-}
-
-/// Whether `deadline` has passed (the wait queues' clock; the loom models
-/// replace it with a timer they control).
-#[inline]
-pub(crate) fn expired(deadline: Instant) -> bool {
-    Instant::now() >= deadline
-}
-
-#[inline(always)]
-fn park_raw(hub: &Hub, task: &Arc<Task>, deadline: Option<Instant>) {
-    if !task.state.begin_park() {
-        return;
-    }
-    let timer = deadline.map(|d| hub.add_timer(d, task.clone()));
-    if hub.in_hook.get() {
-        hub.wait_in_hook(task);
-    } else {
-        hub.suspend_current();
-    }
-    if let Some(key) = timer {
-        hub.cancel_timer(key);
-    }
-    task.state.end_park();
 }

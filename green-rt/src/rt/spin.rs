@@ -12,12 +12,12 @@
 //! spins briefly and then yields its thread, so a holder that the kernel
 //! preempted gets the CPU back.
 //!
-//! Its atomics, cell and spin hints come from [`crate::loom`], so the loom
+//! Its atomics, cell and spin hints come from [`super::loom`], so the loom
 //! models (`green-rt/tests/loom_spin.rs`) check this very code.
 
 use std::ops::{Deref, DerefMut};
 
-use crate::loom::{AtomicBool, Ordering, UnsafeCell, spin_loop, yield_now};
+use super::loom::{AtomicBool, Ordering, UnsafeCell, spin_loop, yield_now};
 
 /// A spin lock around `T`; see the module docs.
 #[derive(Debug, Default)]

@@ -11,32 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
-use crate::hub;
-
-/// The values of one greenlet, keyed by the address of their `LocalKey`.
-#[derive(Default)]
-pub(crate) struct Locals {
-    values: RefCell<Vec<(usize, Rc<dyn Any>)>>,
-}
-
-impl Locals {
-    fn get(&self, key: usize) -> Option<Rc<dyn Any>> {
-        self.values
-            .borrow()
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone())
-    }
-
-    fn insert(&self, key: usize, value: Rc<dyn Any>) {
-        self.values.borrow_mut().push((key, value));
-    }
-
-    /// Takes every value out (to drop them).
-    pub(crate) fn take(&self) -> Vec<(usize, Rc<dyn Any>)> {
-        std::mem::take(&mut *self.values.borrow_mut())
-    }
-}
+use crate::rt::context;
 
 /// A key to greenlet-local storage, made by [`thread_local!`]; mirrors
 /// [`std::thread::LocalKey`].
@@ -74,7 +49,7 @@ impl<T: 'static> LocalKey<T> {
 
     fn value(&'static self) -> Rc<dyn Any> {
         let key = self as *const Self as usize;
-        let locals = hub::hub().current_locals();
+        let locals = context::hub().current_locals();
         if let Some(v) = locals.get(key) {
             return v;
         }

@@ -16,9 +16,9 @@
 //!   grant releases what it was given.
 //!
 //! The loom model `green-rt/tests/loom_waiter.rs` compiles this file as it
-//! is, with loom's atomics (see [`crate::loom`]) and, in place of
-//! `crate::task`, a stand-in whose waiters are loom threads (parked through
-//! the real `ParkState` of `task/park.rs`, timed out by a timer thread,
+//! is, with loom's atomics (see [`super::loom`]) and, in place of
+//! `super::task` and `super::wait`, a stand-in whose waiters are loom threads (parked through
+//! the real `ParkState` of `rt/park.rs`, timed out by a timer thread,
 //! killed with an unwind), so what it checks is this code: that a grant
 //! racing an abandon is kept or passed on exactly once.
 
@@ -26,9 +26,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::loom::{AtomicBool, Ordering};
 use super::spin::{SpinGuard, SpinLock};
-use crate::loom::{AtomicBool, Ordering};
-use crate::task::{self, Task};
+use super::task::Task;
+use super::wait;
 
 /// One parked waiter.
 #[derive(Debug)]
@@ -41,7 +42,7 @@ impl Waiter {
     /// A waiter for the current task, not yet notified.
     pub(crate) fn current() -> Waiter {
         Waiter {
-            task: task::current(),
+            task: wait::current(),
             notified: AtomicBool::new(false),
         }
     }
@@ -156,7 +157,7 @@ pub(crate) fn wait_until<S, R>(
     if let Some(r) = poll(&mut g) {
         return Some(r);
     }
-    if deadline.is_some_and(task::expired) {
+    if deadline.is_some_and(wait::expired) {
         return None;
     }
     let w = queue(&mut g).push_current();
@@ -169,8 +170,8 @@ pub(crate) fn wait_until<S, R>(
     };
     loop {
         match deadline {
-            Some(d) => task::park_until(d),
-            None => task::park(),
+            Some(d) => wait::park_until(d),
+            None => wait::park(),
         }
         let mut g = self::lock(lock);
         let w = &cleanup.waiter;
@@ -181,7 +182,7 @@ pub(crate) fn wait_until<S, R>(
             cleanup.armed = false;
             return Some(r);
         }
-        if deadline.is_some_and(task::expired) {
+        if deadline.is_some_and(wait::expired) {
             if !w.is_notified() {
                 queue(&mut g).remove(w);
             }
@@ -253,13 +254,13 @@ pub(crate) fn wait_grant(
             return true;
         }
         match deadline {
-            None => task::park(),
+            None => wait::park(),
             Some(d) => {
-                if task::expired(d) {
+                if wait::expired(d) {
                     guard.armed = false;
                     return abandon();
                 }
-                task::park_until(d);
+                wait::park_until(d);
             }
         }
     }

@@ -17,14 +17,19 @@
 use std::cell::Cell;
 use std::sync::OnceLock;
 
-use crate::hub::Hub;
+use super::task::Task;
+
+/// Finds the guard region and task of the greenlet running on this thread
+/// (given by the hub's context; async-signal-safe: plain reads).
+pub(crate) type RunningGuard = fn() -> Option<((usize, usize), *const Task)>;
 
 thread_local! {
     static ALTSTACK: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The handlers that were in place before ours, for SIGSEGV and SIGBUS.
-struct Previous([libc::sigaction; 2]);
+/// The handlers that were in place before ours, for SIGSEGV and SIGBUS,
+/// and how to find the running greenlet.
+struct Previous([libc::sigaction; 2], RunningGuard);
 
 // SAFETY: `sigaction` is plain data (a handler address, flags and a signal
 // mask); it is written once before being shared and only read afterwards.
@@ -36,7 +41,7 @@ static PREVIOUS: OnceLock<Previous> = OnceLock::new();
 
 /// Installs the handler (once per process) and an alternate signal stack
 /// for this thread (if it has none).
-pub(crate) fn install() {
+pub(crate) fn install(running: RunningGuard) {
     ensure_altstack();
     PREVIOUS.get_or_init(|| {
         let mut prev = [empty_sigaction(), empty_sigaction()];
@@ -51,7 +56,7 @@ pub(crate) fn install() {
                 libc::sigaction(sig, &action, &mut prev[i]);
             }
         }
-        Previous(prev)
+        Previous(prev, running)
     });
 }
 
@@ -124,7 +129,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     let addr = unsafe { (*info).si_addr() } as usize;
     // The hub's record of the running greenlet: plain reads of a
     // thread-local pointer and of cells only the faulting thread writes.
-    if let Some(((lo, hi), task)) = Hub::running_guard()
+    if let Some(((lo, hi), task)) = PREVIOUS.get().and_then(|p| (p.1)())
         && lo <= addr
         && addr < hi
     {

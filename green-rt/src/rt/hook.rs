@@ -1,19 +1,27 @@
 //! The panic hook: greenlet panics reported as std reports a thread's,
 //! and the per-greenlet unwinding state it records.
 
-use super::*;
+use std::panic;
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::hub::Hub;
+use super::task::GreenletExit;
+use super::unwind;
 
 /// Reports greenlet panics as std reports thread panics, naming the
 /// greenlet; panics elsewhere go to the hook that was installed before.
-pub(crate) fn install_panic_hook() {
+/// `current` finds the thread's hub, if it has one (given by the hub's
+/// context, which installs the hook when it makes the first hub).
+pub(crate) fn install(current: fn() -> Option<&'static Hub>) {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let hub = hub::try_hub();
+            let hub = current();
             if let Some(hub) = hub {
                 // The running waiter starts to unwind (for `panicking`).
-                task::begin_unwind(hub, hub.current_task());
+                unwind::begin(hub.current_task());
             }
             if info.payload().is::<GreenletExit>() {
                 return;

@@ -1,5 +1,5 @@
 //! A waiter's park/notify state: the wake-up state machine of a
-//! [`Task`](super::Task), apart from the hub.
+//! [`Task`](super::task::Task), apart from the hub.
 //!
 //! It is std's thread parker: a wake-up that arrives before the park is not
 //! lost, wake-ups do not count up, and a park may return spuriously, so
@@ -10,9 +10,9 @@
 //! waiter is parked (push it onto a ready or remote queue) is up to the
 //! caller of [`ParkState::unpark`]. The loom model
 //! `green-rt/tests/loom_task.rs` compiles this file with loom's atomics
-//! (see [`crate::loom`]) and plugs loom's threads into both.
+//! (see [`super::loom`]) and plugs loom's threads into both.
 
-use crate::loom::{AtomicU8, Ordering};
+use super::loom::{AtomicU8, Ordering};
 
 const EMPTY: u8 = 0;
 const PARKED: u8 = 1;

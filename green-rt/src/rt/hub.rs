@@ -1,36 +1,33 @@
 //! The hub: one event loop per OS thread.
 //!
 //! A hub owns a `mio::Poll`, a ready queue of greenlets, the timers, the
-//! greenlets themselves (corosensei coroutines on pooled stacks) and a remote
-//! queue through which other OS threads wake its waiters. It is created the
-//! first time its thread needs it, like gevent's `get_hub()`.
+//! greenlets themselves ([`Greenlet`]s: corosensei coroutines on pooled
+//! stacks) and a [`Handle`] through which other OS threads wake its waiters
+//! and place greenlets on it. The thread's hub is made the first time the
+//! thread needs it, like gevent's `get_hub()` (see [`super::context`]).
 //!
 //! The loop runs on the thread's native stack, the *root context*. A greenlet
 //! that waits suspends back to the loop; the root context, when it waits,
 //! runs the loop itself until its own wake-up arrives. Greenlets never move
 //! to another thread.
 
-mod wake;
-
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corosensei::{Coroutine, CoroutineResult, Yielder};
 use mio::{Events, Poll, Token};
 
-use crate::local::Locals;
-use crate::readiness::ScheduledIo;
-use crate::overflow;
-use crate::stack::{GreenStack, StackPool};
-use crate::sync::spin::SpinLock;
-use crate::task::{GreenletExit, PENDING, ROOT, Task};
-use crate::timer::{Action, TimerKey, Timers};
+use super::greenlet::{Greenlet, Resumed};
+use super::handle::{Handle, Start, WakeHere};
+use super::locals::Locals;
+use super::scheduled;
+use super::stack::StackPool;
+use super::task::{GreenletExit, HubHandle, PENDING, ROOT, Task};
+use super::timer::{Action, TimerKey, Timers};
 
 /// Token of the hub's `mio::Waker`.
 const WAKER: Token = Token(usize::MAX);
@@ -54,187 +51,14 @@ const SPIN_MIN: Duration = Duration::from_micros(2);
 /// greenlets it killed to finish unwinding; those still running then are
 /// leaked (see [`Hub::shut_down`]).
 const TEARDOWN_GRACE: Duration = Duration::from_secs(1);
-/// Rounds of dropping greenlet-local values whose destructors touch other
-/// keys (and so create new values), as std bounds its TLS destructor loop.
-const LOCALS_ROUNDS: usize = 8;
 /// Default usable stack size of a greenlet.
 pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
-
-/// The part of a hub other threads may touch.
-#[derive(Debug)]
-pub(crate) struct Remote {
-    queue: SpinLock<Vec<Arc<Task>>>,
-    /// Whether work was handed over since the hub last drained its remote
-    /// side, and whether the hub is blocked in (or about to enter) its poll,
-    /// in which case a hand-over must wake it through `waker`. While it runs
-    /// or spins it checks for pending work itself, so a hand-over then costs
-    /// no system call. See [`wake`].
-    wake: wake::Handshake,
-    /// Wakes the hub's poll; `None` once the hub is gone (its descriptor is
-    /// closed then, though tasks may keep this `Remote` alive).
-    waker: RwLock<Option<mio::Waker>>,
-    /// The hub's registry, for deregistering from any thread.
-    pub(crate) registry: RemoteRegistry,
-    /// The hub is gone: greenlets handed to it fail instead of waiting
-    /// forever.
-    closed: AtomicBool,
-    /// Registrations dropped on other threads, released between polls.
-    released: Mutex<Vec<Arc<ScheduledIo>>>,
-    /// Greenlets spawned for this hub by other threads.
-    spawns: Mutex<Vec<RemoteSpawn>>,
-}
-
-/// A clone of a hub's `mio::Registry` that other threads may use while the
-/// hub lives, and that is closed with the hub.
-#[derive(Debug)]
-pub(crate) struct RemoteRegistry(RwLock<Option<mio::Registry>>);
-
-impl RemoteRegistry {
-    /// Removes `source` from the hub's poll; nothing to do once the hub (and
-    /// its poll) is gone.
-    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) -> io::Result<()> {
-        match &*self.0.read().unwrap_or_else(|e| e.into_inner()) {
-            Some(r) => r.deregister(source),
-            None => Ok(()),
-        }
-    }
-}
-
-impl std::fmt::Debug for RemoteSpawn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteSpawn")
-            .field("task", &self.task)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A greenlet made on one thread to run on another thread's hub.
-pub(crate) struct RemoteSpawn {
-    /// Its task, made with slot [`PENDING`].
-    pub(crate) task: Arc<Task>,
-    /// Its body.
-    pub(crate) start: Box<dyn Start + Send>,
-    /// Its stack size.
-    pub(crate) stack_size: Option<usize>,
-}
-
-impl Remote {
-    /// Keeps `io` alive until the hub's current poll batch is over.
-    pub(crate) fn release(&self, io: Arc<ScheduledIo>) {
-        self.released
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(io);
-    }
-
-    /// Hands `task` (parked on this hub) to the hub from another thread.
-    fn push(&self, task: Arc<Task>) {
-        self.queue.lock().push(task);
-        self.notify();
-    }
-
-    /// Hands a new greenlet to this hub from another thread. If the hub is
-    /// gone, the greenlet fails at once (its `join` says why).
-    pub(crate) fn push_spawn(&self, spawn: RemoteSpawn) {
-        {
-            let mut spawns = self.spawns.lock().unwrap_or_else(|e| e.into_inner());
-            if !self.closed.load(Ordering::Acquire) {
-                spawns.push(spawn);
-                drop(spawns);
-                self.notify();
-                return;
-            }
-        }
-        spawn.start.fail(hub_gone());
-    }
-
-    /// Closes the remote side of a hub that is going away: greenlets handed
-    /// over and not installed fail, later ones fail at once, and the
-    /// descriptors are closed.
-    fn close(&self) {
-        let spawns = {
-            let mut spawns = self.spawns.lock().unwrap_or_else(|e| e.into_inner());
-            self.closed.store(true, Ordering::Release);
-            std::mem::take(&mut *spawns)
-        };
-        for s in spawns {
-            s.start.fail(hub_gone());
-        }
-        self.queue.lock().clear();
-        self.released
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-        *self.waker.write().unwrap_or_else(|e| e.into_inner()) = None;
-        *self.registry.0.write().unwrap_or_else(|e| e.into_inner()) = None;
-    }
-
-    fn notify(&self) {
-        // Paired with `Hub::poll` (`begin_sleep`): either it sees our work
-        // before it blocks or we see it asleep.
-        if self.wake.notify() {
-            // A failed (or missing) waker means the hub's thread is gone
-            // with its poll; nothing is left to wake.
-            if let Some(w) = &*self.waker.read().unwrap_or_else(|e| e.into_inner()) {
-                let _ = w.wake();
-            }
-        }
-    }
-}
-
-fn hub_gone() -> io::Error {
-    io::Error::other("the hub (OS thread) it was placed on has exited")
-}
-
-type Co = Coroutine<(), (), (), GreenStack>;
-
-/// What a greenlet runs: its body, or, if it cannot get a stack, what
-/// reports that instead.
-pub(crate) trait Start {
-    /// Runs the greenlet's body on its own stack.
-    fn run(self: Box<Self>);
-    /// The greenlet could not start: no stack could be mapped.
-    fn fail(self: Box<Self>, err: io::Error);
-}
-
-/// A greenlet's body and stack size, until it starts.
-type Pending = (Box<dyn Start>, Option<usize>);
-
-/// A greenlet as its hub holds it.
-pub(crate) struct Greenlet {
-    /// The coroutine, once the greenlet has started.
-    co: UnsafeCell<Option<Co>>,
-    /// The body and stack size, until the greenlet starts.
-    start: Cell<Option<Pending>>,
-    pub(crate) task: Arc<Task>,
-    yielder: Cell<*const Yielder<(), ()>>,
-    pub(crate) locals: Locals,
-    guard: Cell<(usize, usize)>,
-    /// Index in the hub's greenlets.
-    slot: usize,
-}
 
 /// Whether this is the process's main thread (whose thread-local
 /// destructors run only as the process exits).
 fn is_main_thread() -> bool {
     // SAFETY: gettid and getpid have no preconditions.
     unsafe { libc::gettid() == libc::getpid() }
-}
-
-/// Drops every greenlet-local value of `locals`, in rounds: a destructor
-/// that touches another key creates a value that the next round drops. A
-/// destructor that keeps creating values is cut off after
-/// [`LOCALS_ROUNDS`] rounds (the rest is leaked), as std bounds its own
-/// thread-local destructor loop. Panics in destructors are contained.
-fn drop_locals(locals: &Locals) {
-    for _ in 0..LOCALS_ROUNDS {
-        let values = locals.take();
-        if values.is_empty() {
-            return;
-        }
-        let _ = crate::thread::catch_unwind(move || drop(values));
-    }
-    std::mem::forget(locals.take());
 }
 
 /// Counters of one hub, for tests and monitoring.
@@ -259,7 +83,7 @@ pub(crate) struct Hub {
     poll: RefCell<Poll>,
     events: RefCell<Events>,
     ready: RefCell<VecDeque<usize>>,
-    greenlets: RefCell<Vec<Option<Box<Greenlet>>>>,
+    greenlets: RefCell<Vec<Option<Pin<Box<Greenlet>>>>>,
     free_slots: RefCell<Vec<usize>>,
     live: Cell<usize>,
     /// The running greenlet (null on the root context).
@@ -268,18 +92,16 @@ pub(crate) struct Hub {
     due: RefCell<Vec<Action>>,
     ticks: Cell<u32>,
     /// Operations the running greenlet (or the root context) may still
-    /// complete without blocking before it yields (see [`coop`]).
+    /// complete without blocking before it yields (see [`super::context::coop`]).
     budget: Cell<u32>,
     /// How long to spin for a remote wake-up before blocking (adaptive).
     spin: Cell<Duration>,
     /// The remote queue's other buffer (see `drain_remote`).
     remote_spare: Cell<Vec<Arc<Task>>>,
-    pub(crate) remote: Arc<Remote>,
+    /// The hub's `Send` half.
+    pub(crate) handle: Arc<HubHandle>,
     /// The poll's registry, for registering from this thread.
     registry: mio::Registry,
-    /// Waiters on this hub recorded as unwinding (see
-    /// [`task::is_unwinding`](crate::task::is_unwinding)).
-    pub(crate) unwinding: Cell<usize>,
     /// Green's panic hook is running the previous hook: the OS thread is
     /// inside std's panic hook, so no other greenlet may run (a panic in it
     /// would abort the process); waits block the thread instead.
@@ -291,161 +113,21 @@ pub(crate) struct Hub {
     stacks: RefCell<StackPool>,
 }
 
-/// What `HUB` holds once this thread's hub has been torn down.
-const DEAD: usize = 1;
-
-thread_local! {
-    /// This thread's hub: null before it exists, [`DEAD`] once torn down.
-    /// It has no destructor, so it can be read during thread exit.
-    static HUB: Cell<*const Hub> = const { Cell::new(ptr::null()) };
-    static OWNER: RefCell<Option<HubOwner>> = const { RefCell::new(None) };
-    /// Owns a hub made during thread exit, after the first one was torn
-    /// down (a later thread-local destructor made a green call).
-    static LATE_OWNER: RefCell<Option<HubOwner>> = const { RefCell::new(None) };
-}
-
-/// Owns the thread's hub and tears it down at thread exit.
-struct HubOwner(*mut Hub);
-
-impl Drop for HubOwner {
-    fn drop(&mut self) {
-        // SAFETY: the pointer came from Box::into_raw in `install` and is
-        // freed only below, once; the hub is still installed in HUB, so
-        // green calls made while it shuts down use it.
-        unsafe { (*self.0).shut_down() };
-        HUB.with(|h| h.set(DEAD as *const Hub));
-        // SAFETY: as above; HUB no longer points to the hub, so no new
-        // reference to it can be made.
-        let hub = unsafe { Box::from_raw(self.0) };
-        hub.remote.close();
-        // Greenlets that did not finish unwinding in time: their stacks and
-        // greenlet-local values are leaked (their frames may still be in
-        // use by nothing but them), the rest of their records is freed.
-        for g in hub.greenlets.borrow_mut().drain(..).flatten() {
-            let Greenlet {
-                co, start, locals, ..
-            } = *g;
-            std::mem::forget(co);
-            std::mem::forget(locals);
-            std::mem::forget(start);
-        }
-        drop(hub);
-    }
-}
-
-/// The current thread's hub, created on first use.
-#[inline]
-pub(crate) fn hub() -> &'static Hub {
-    let p = HUB.with(|h| h.get());
-    if p as usize <= DEAD {
-        return init(!p.is_null());
-    }
-    // SAFETY: a pointer above DEAD in HUB points to this thread's hub, which
-    // lives until its owner is dropped at thread exit, and that resets HUB
-    // first. `Hub` is neither Send nor Sync, so the reference cannot leave
-    // this thread.
-    unsafe { &*p }
-}
-
-/// Spends one unit of the running greenlet's budget: called by every
-/// green operation that completed without blocking. When the budget is
-/// spent, the greenlet yields once (every other ready greenlet runs, and
-/// the poller with them) and gets a new budget; switching resets it too.
-/// Call it with no internal lock held. Free on a thread without a hub.
-#[inline]
-pub(crate) fn coop() {
-    if let Some(hub) = try_hub() {
-        let b = hub.budget.get();
-        if b == 0 {
-            hub.out_of_budget();
-        } else {
-            hub.budget.set(b - 1);
-        }
-    }
-}
-
-/// The current thread's hub if it has one.
-#[inline]
-pub(crate) fn try_hub() -> Option<&'static Hub> {
-    let p = HUB.with(|h| h.get());
-    // SAFETY: as in `hub`.
-    (p as usize > DEAD).then(|| unsafe { &*p })
-}
-
-/// Makes the thread's hub. `late`: the first one was torn down already
-/// (the thread is exiting and a thread-local destructor made a green call);
-/// the new one is torn down by a later destructor, or, if none can be
-/// registered any more, leaked.
-#[cold]
-fn init(late: bool) -> &'static Hub {
-    let hub = Hub::new(late).unwrap_or_else(|e| {
-        panic!("green: cannot create the hub (event loop) of this thread: {e}")
-    });
-    let p = Box::into_raw(Box::new(hub));
-    let key = if late { &LATE_OWNER } else { &OWNER };
-    let owned = key
-        .try_with(|o| match o.try_borrow_mut() {
-            Ok(mut o) if o.is_none() => {
-                *o = Some(HubOwner(p));
-                true
-            }
-            _ => false,
-        })
-        .unwrap_or(false);
-    // Not owned: the thread is past the point where a destructor can be
-    // registered; the hub is leaked with the thread.
-    let _ = owned;
-    HUB.with(|h| h.set(p));
-    overflow::install();
-    crate::thread::install_panic_hook();
-    // SAFETY: just made, and owned by an owner until thread exit (or never
-    // freed); see `hub`.
-    unsafe { &*p }
-}
-
-/// Wakes a task whose state just went from parked to notified.
-#[inline]
-pub(crate) fn schedule(task: &Arc<Task>) {
-    if let Some(hub) = try_hub()
-        && Arc::ptr_eq(&hub.remote, &task.hub)
-    {
-        let slot = task.slot();
-        if slot != ROOT {
-            hub.ready.borrow_mut().push_back(slot);
-        }
-        return;
-    }
-    schedule_remote(task);
-}
-
-/// Wakes a task parked on another thread's hub.
-#[cold]
-#[inline(never)]
-fn schedule_remote(task: &Arc<Task>) {
-    task.hub.push(task.clone());
-}
-
 impl Hub {
-    fn new(late: bool) -> io::Result<Hub> {
+    /// A hub whose handle wakes its tasks on this thread with
+    /// `wake_here`. `late`: made during thread exit.
+    pub(crate) fn new(late: bool, wake_here: WakeHere<Task>) -> io::Result<Hub> {
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER)?;
         let registry = poll.registry().try_clone()?;
-        let remote = Arc::new(Remote {
-            queue: SpinLock::new(Vec::new()),
-            wake: wake::Handshake::new(),
-            waker: RwLock::new(Some(waker)),
-            registry: RemoteRegistry(RwLock::new(Some(poll.registry().try_clone()?))),
-            closed: AtomicBool::new(false),
-            released: Mutex::new(Vec::new()),
-            spawns: Mutex::new(Vec::new()),
-        });
+        let handle = Arc::new(Handle::new(waker, poll.registry().try_clone()?, wake_here));
         // During thread exit std's `current()` may be gone (it aborts).
         let name = if late {
             None
         } else {
             std::thread::current().name().map(Box::from)
         };
-        let root = Arc::new(Task::new(remote.clone(), ROOT, name));
+        let root = Arc::new(Task::new(handle.clone(), ROOT, name));
         Ok(Hub {
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(1024)),
@@ -460,9 +142,8 @@ impl Hub {
             budget: Cell::new(BUDGET),
             spin: Cell::new(Duration::ZERO),
             remote_spare: Cell::new(Vec::new()),
-            remote,
+            handle,
             registry,
-            unwinding: Cell::new(0),
             in_hook: Cell::new(false),
             spawned: Cell::new(false),
             root,
@@ -487,9 +168,9 @@ impl Hub {
 
     /// The running greenlet, `None` on the root context.
     #[inline]
-    fn running(&self) -> Option<&Greenlet> {
+    pub(crate) fn running(&self) -> Option<&Greenlet> {
         let g = self.current.get();
-        // SAFETY: set by `resume` to the running greenlet's boxed record,
+        // SAFETY: set by `resume` to the running greenlet's pinned record,
         // which outlives the run, and cleared when it suspends.
         (!g.is_null()).then(|| unsafe { &*g })
     }
@@ -500,15 +181,17 @@ impl Hub {
         self.current.get().is_null()
     }
 
-    /// The greenlet in `slot`.
-    pub(crate) fn greenlet(&self, slot: usize) -> &Greenlet {
+    /// The greenlet in `slot`, if it is live; the reference does not hold
+    /// the slab borrowed, so the greenlet may run (and spawn) meanwhile.
+    fn greenlet(&self, slot: usize) -> Option<&Greenlet> {
         let gs = self.greenlets.borrow();
-        let g: *const Greenlet = &**gs[slot].as_ref().expect("live greenlet slot");
-        // SAFETY: greenlets are boxed, so the record does not move when the
-        // slab grows; a record is freed only by `finish`, after its coroutine
-        // returned, and callers only ask for the running greenlet or one
-        // they know to be live, on the hub's own thread.
-        unsafe { &*g }
+        let g: *const Greenlet = &**gs.get(slot)?.as_ref()?;
+        // SAFETY: records are pinned in their boxes, so one does not move
+        // when the slab grows; a record is freed only by `finish` (after its
+        // coroutine returned) and at teardown, both on the root context of
+        // the hub's own thread, never while a reference from here is used:
+        // `resume` uses it for one run, which `finish` follows.
+        Some(unsafe { &*g })
     }
 
     /// The greenlet-local storage of the running waiter.
@@ -549,7 +232,7 @@ impl Hub {
         start: Box<dyn Start>,
     ) -> io::Result<Arc<Task>> {
         self.stacks.borrow_mut().reserve(stack_size)?;
-        let task = Arc::new(Task::new(self.remote.clone(), PENDING, name));
+        let task = Arc::new(Task::new(self.handle.clone(), PENDING, name));
         self.install(task.clone(), start, stack_size);
         Ok(task)
     }
@@ -566,101 +249,22 @@ impl Hub {
             }
         };
         task.set_slot(slot);
-        self.greenlets.borrow_mut()[slot] = Some(Box::new(Greenlet {
-            co: UnsafeCell::new(None),
-            start: Cell::new(Some((start, stack_size))),
-            task,
-            yielder: Cell::new(ptr::null()),
-            locals: Locals::default(),
-            guard: Cell::new((0, 0)),
-            slot,
-        }));
+        self.greenlets.borrow_mut()[slot] = Some(Greenlet::new(task, start, stack_size));
         self.live.set(self.live.get() + 1);
         self.spawned.set(true);
         self.ready.borrow_mut().push_back(slot);
     }
 
-    /// Makes the coroutine of a greenlet that runs for the first time.
-    /// `false` if no stack could be had (the greenlet has then failed).
-    fn start(&self, slot: usize, g: &Greenlet) -> bool {
-        let Some((start, stack_size)) = g.start.take() else {
-            return true;
-        };
-        let stack = match self.stacks.borrow_mut().get(stack_size) {
-            Ok(stack) => stack,
-            Err(e) => {
-                start.fail(e);
-                return false;
-            }
-        };
-        g.guard.set(stack.guard());
-        let co = Coroutine::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
-            let hub = hub();
-            hub.greenlet(slot).yielder.set(y);
-            // The thread layer catches the user's panics itself; this guard
-            // keeps anything else from unwinding into the hub.
-            let _ = panic::catch_unwind(AssertUnwindSafe(move || start.run()));
-            // Greenlet-local values are dropped here, on the greenlet, as
-            // std drops thread-locals on their thread; all of them, so that
-            // none is left for `finish` to drop on the root context.
-            drop_locals(&hub.greenlet(slot).locals);
-        });
-        // SAFETY: only the loop touches `co`, and the greenlet is not
-        // running (it never ran).
-        unsafe { *g.co.get() = Some(co) };
-        true
-    }
-
     #[inline]
     fn resume(&self, slot: usize) {
-        let g: *const Greenlet = match self.greenlets.borrow().get(slot) {
-            Some(Some(g)) => &**g,
-            _ => return,
-        };
-        // SAFETY: see `greenlet`; the record stays until `finish` below.
-        let g = unsafe { &*g };
-        // SAFETY: only the loop, on the root context, touches `co`, and it
-        // resumes one greenlet at a time, so this is the only reference.
-        let co = match unsafe { &mut *g.co.get() } {
-            Some(co) => co,
-            None => {
-                if !self.first_run(slot, g) {
-                    return;
-                }
-                // SAFETY: as above; `first_run` stored the coroutine.
-                match unsafe { &mut *g.co.get() } {
-                    Some(co) => co,
-                    None => return,
-                }
-            }
-        };
+        let Some(g) = self.greenlet(slot) else { return };
         self.current.set(g);
         self.budget.set(BUDGET);
-        let result = co.resume(());
+        let result = g.resume(&self.stacks);
         self.current.set(ptr::null());
-        if let CoroutineResult::Return(()) = result {
+        if result != Resumed::Suspended {
             self.finish(slot);
         }
-    }
-
-    /// Makes the coroutine of a greenlet about to run for the first time;
-    /// `false` if it could not get a stack (it has then failed and is gone).
-    #[cold]
-    #[inline(never)]
-    fn first_run(&self, slot: usize, g: &Greenlet) -> bool {
-        if !self.start(slot, g) {
-            self.finish(slot);
-            return false;
-        }
-        true
-    }
-
-    /// The guard region and task of the greenlet running on this thread,
-    /// for the overflow handler. Async-signal-safe: plain reads.
-    pub(crate) fn running_guard() -> Option<((usize, usize), *const Task)> {
-        let hub = try_hub()?;
-        let g = hub.running()?;
-        Some((g.guard.get(), Arc::as_ptr(&g.task)))
     }
 
     fn finish(&self, slot: usize) {
@@ -670,8 +274,8 @@ impl Hub {
         self.free_slots.borrow_mut().push(slot);
         self.live.set(self.live.get() - 1);
         g.task.set_done();
-        if let Some(co) = g.co.into_inner() {
-            self.stacks.borrow_mut().put(co.into_stack());
+        if let Some(stack) = g.into_stack() {
+            self.stacks.borrow_mut().put(stack);
         }
     }
 
@@ -696,12 +300,9 @@ impl Hub {
     /// Switches from the running greenlet back to the loop.
     #[inline(always)]
     fn suspend_greenlet(&self) {
-        let g = self.current.get();
-        // SAFETY: called on a greenlet, so `current` is its record (see
-        // `running`); its yielder was set by the greenlet's entry before any
-        // of its code ran, and lives as long as its coroutine, which is
-        // running.
-        unsafe { (*(*g).yielder.get()).suspend(()) };
+        if let Some(g) = self.running() {
+            g.suspend();
+        }
     }
 
     /// Lets every other ready greenlet run once, then returns.
@@ -710,11 +311,10 @@ impl Hub {
         if self.in_root() {
             self.yield_root();
         } else {
-            // SAFETY: not on the root context, so `current` is the running
-            // greenlet's record (see `running`).
-            let slot = unsafe { (*self.current.get()).slot };
-            self.ready.borrow_mut().push_back(slot);
-            self.suspend_greenlet();
+            if let Some(g) = self.running() {
+                self.ready.borrow_mut().push_back(g.task.slot());
+                g.suspend();
+            }
         }
     }
 
@@ -733,6 +333,24 @@ impl Hub {
         self.ticks.set(0);
         self.poll(Some(Duration::ZERO));
         self.budget.set(BUDGET);
+    }
+
+    /// Queues the greenlet in `slot` to run.
+    #[inline]
+    pub(crate) fn push_ready(&self, slot: usize) {
+        self.ready.borrow_mut().push_back(slot);
+    }
+
+    /// Spends one unit of the running waiter's budget (see
+    /// [`super::context::coop`]).
+    #[inline]
+    pub(crate) fn spend_budget(&self) {
+        let b = self.budget.get();
+        if b == 0 {
+            self.out_of_budget();
+        } else {
+            self.budget.set(b - 1);
+        }
     }
 
     /// The budget of the running greenlet is spent: let the others run.
@@ -805,7 +423,7 @@ impl Hub {
         };
         let mut spins = 0u32;
         loop {
-            if self.remote.wake.is_pending() {
+            if self.handle.wake.is_pending() {
                 self.drain_remote();
                 self.spin.set(SPIN_MAX);
                 return true;
@@ -829,30 +447,21 @@ impl Hub {
     /// handed over by other threads and fires due timers. Returns whether
     /// any of that happened.
     fn poll(&self, timeout: Option<Duration>) -> bool {
-        {
-            let mut released = self
-                .remote
-                .released
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if !released.is_empty() {
-                released.clear();
-            }
-        }
+        self.handle.clear_released();
         let mut any = false;
         {
             let mut timeout = timeout;
             let blocking = timeout != Some(Duration::ZERO);
             if blocking {
-                // See `Remote::notify`.
-                if !self.remote.wake.begin_sleep() {
+                // See `Handle::notify`.
+                if !self.handle.wake.begin_sleep() {
                     timeout = Some(Duration::ZERO);
                 }
             }
             let mut events = self.events.borrow_mut();
             let result = self.poll.borrow_mut().poll(&mut events, timeout);
             if blocking {
-                self.remote.wake.end_sleep();
+                self.handle.wake.end_sleep();
             }
             if let Err(e) = result
                 && e.kind() != io::ErrorKind::Interrupted
@@ -864,13 +473,13 @@ impl Hub {
                 if event.token() == WAKER {
                     woken = true;
                 } else {
-                    crate::readiness::dispatch(event);
+                    scheduled::dispatch(event);
                     any = true;
                 }
             }
             // Hand-overs made while the hub was running or spinning come
             // without a waker event.
-            if (woken || self.remote.wake.is_pending()) && self.drain_remote() {
+            if (woken || self.handle.wake.is_pending()) && self.drain_remote() {
                 any = true;
                 if blocking {
                     // Another thread had to wake this hub: spin for the
@@ -897,9 +506,8 @@ impl Hub {
     /// Takes the work other threads handed over; returns whether there was
     /// any.
     fn drain_remote(&self) -> bool {
-        self.remote.wake.take();
-        let spawns =
-            std::mem::take(&mut *self.remote.spawns.lock().unwrap_or_else(|e| e.into_inner()));
+        self.handle.wake.take();
+        let spawns = self.handle.take_spawns();
         let any_spawn = !spawns.is_empty();
         for s in spawns {
             // A greenlet that cannot get a stack fails when it would start,
@@ -909,7 +517,7 @@ impl Hub {
         // Swap the queue with a spare, so that both keep their capacity
         // and a hand-over does not allocate.
         let mut tasks = self.remote_spare.take();
-        std::mem::swap(&mut *self.remote.queue.lock(), &mut tasks);
+        self.handle.take_woken(&mut tasks);
         let any_task = !tasks.is_empty();
         let mut ready = self.ready.borrow_mut();
         for task in tasks.drain(..) {
@@ -944,9 +552,9 @@ impl Hub {
     /// On the main thread these destructors run inside `exit` (the process
     /// ends as `main` returns): there the greenlets are left as they are,
     /// as std leaves its other threads when `main` returns.
-    fn shut_down(&self) {
+    pub(crate) fn shut_down(&self) {
         self.in_hook.set(false);
-        if self.remote.wake.is_pending() {
+        if self.handle.wake.is_pending() {
             self.drain_remote();
         }
         if self.live.get() > 0 && !is_main_thread() {
@@ -964,7 +572,19 @@ impl Hub {
             }
             self.cancel_timer(timer);
         }
-        drop_locals(&self.root_locals);
+        self.root_locals.drop_all(&self.root);
+    }
+
+    /// Frees a hub that [`shut_down`](Self::shut_down) and that is no longer
+    /// installed: its handle is closed (greenlets placed on it fail), and
+    /// the greenlets that did not finish unwinding in time are leaked with
+    /// their stacks and greenlet-local values (their frames may still be in
+    /// use by nothing but them); the rest of their records is freed.
+    pub(crate) fn free(self) {
+        self.handle.close();
+        for g in self.greenlets.borrow_mut().drain(..).flatten() {
+            g.leak();
+        }
     }
 
     /// Interrupts every live greenlet with [`GreenletExit`], except those

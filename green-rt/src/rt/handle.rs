@@ -1,0 +1,222 @@
+//! A hub's `Send` half: what other OS threads may touch.
+//!
+//! A [`Hub`](super::hub::Hub) lives on its thread and is neither `Send` nor
+//! `Sync`. Its [`Handle`] is shared (`Arc<Handle>`) by every task the hub
+//! owns and by every thread that wakes one of them or places a greenlet on
+//! the hub: a queue of woken tasks, a queue of greenlets to install, the
+//! hand-over handshake ([`super::wake`]) and the `mio::Waker` that wakes
+//! the hub's poll, and a clone of the hub's registry for deregistering
+//! sockets from anywhere. tokio's runtime splits its `Core` and `Handle`
+//! the same way.
+//!
+//! The handle knows nothing of what it carries: the woken tasks are `T`
+//! (the runtime's [`Task`](super::task::Task)), a greenlet to install is a
+//! [`Start`] with its task, and how to wake a task of this hub *from its
+//! own thread* (a push onto the hub's ready queue) is a function the hub
+//! gives the handle when it makes it. So this file sits below the task and
+//! the hub in the runtime's layers (see [`super`]).
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::spin::SpinLock;
+use super::wake::Handshake;
+
+/// What a greenlet runs: its body, or, if it cannot get a stack, what
+/// reports that instead.
+pub(crate) trait Start {
+    /// Runs the greenlet's body on its own stack.
+    fn run(self: Box<Self>);
+    /// The greenlet could not start: no stack could be mapped, or the hub
+    /// it was handed to is gone.
+    fn fail(self: Box<Self>, err: io::Error);
+}
+
+/// A greenlet made on one thread to run on another thread's hub.
+pub(crate) struct Spawn<T> {
+    /// Its task, not yet installed in a slot of the hub.
+    pub(crate) task: Arc<T>,
+    /// Its body.
+    pub(crate) start: Box<dyn Start + Send>,
+    /// Its stack size.
+    pub(crate) stack_size: Option<usize>,
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Spawn<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spawn")
+            .field("task", &self.task)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Wakes a task of this handle's hub if the caller runs on that hub's
+/// thread (returns `false` otherwise): set by the hub.
+pub(crate) type WakeHere<T> = fn(&Arc<T>) -> bool;
+
+/// The `Send + Sync` half of a hub.
+pub(crate) struct Handle<T> {
+    queue: SpinLock<Vec<Arc<T>>>,
+    /// Whether work was handed over since the hub last drained its remote
+    /// side, and whether the hub is blocked in (or about to enter) its poll,
+    /// in which case a hand-over must wake it through `waker`. While it runs
+    /// or spins it checks for pending work itself, so a hand-over then costs
+    /// no system call. See [`super::wake`].
+    pub(crate) wake: Handshake,
+    /// Wakes the hub's poll; `None` once the hub is gone (its descriptor is
+    /// closed then, though tasks may keep this handle alive).
+    waker: RwLock<Option<mio::Waker>>,
+    /// The hub's registry, for deregistering from any thread.
+    pub(crate) registry: Registry,
+    /// The hub is gone: greenlets handed to it fail instead of waiting
+    /// forever.
+    closed: AtomicBool,
+    /// Registrations dropped on other threads, kept alive until the hub's
+    /// current poll batch is over (their tokens may be in it).
+    released: Mutex<Vec<Arc<dyn Send + Sync>>>,
+    /// Greenlets placed on this hub by other threads.
+    spawns: Mutex<Vec<Spawn<T>>>,
+    /// See [`WakeHere`].
+    wake_here: WakeHere<T>,
+}
+
+impl<T> std::fmt::Debug for Handle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A clone of a hub's `mio::Registry` that other threads may use while the
+/// hub lives, and that is closed with the hub.
+#[derive(Debug)]
+pub(crate) struct Registry(RwLock<Option<mio::Registry>>);
+
+impl Registry {
+    /// Removes `source` from the hub's poll; nothing to do once the hub (and
+    /// its poll) is gone.
+    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) -> io::Result<()> {
+        match &*self.0.read().unwrap_or_else(|e| e.into_inner()) {
+            Some(r) => r.deregister(source),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The error of a greenlet handed to a hub whose thread has exited.
+fn hub_gone() -> io::Error {
+    io::Error::other("the hub (OS thread) it was placed on has exited")
+}
+
+impl<T> Handle<T> {
+    /// The handle of a hub whose poll has `registry`, woken by `waker`.
+    pub(crate) fn new(
+        waker: mio::Waker,
+        registry: mio::Registry,
+        wake_here: WakeHere<T>,
+    ) -> Handle<T> {
+        Handle {
+            queue: SpinLock::new(Vec::new()),
+            wake: Handshake::new(),
+            waker: RwLock::new(Some(waker)),
+            registry: Registry(RwLock::new(Some(registry))),
+            closed: AtomicBool::new(false),
+            released: Mutex::new(Vec::new()),
+            spawns: Mutex::new(Vec::new()),
+            wake_here,
+        }
+    }
+
+    /// Wakes `task`, a parked task of this hub, from any thread.
+    #[inline]
+    pub(crate) fn schedule(&self, task: &Arc<T>) {
+        if !(self.wake_here)(task) {
+            self.push(task.clone());
+        }
+    }
+
+    /// Keeps `io` alive until the hub's current poll batch is over.
+    pub(crate) fn release(&self, io: Arc<dyn Send + Sync>) {
+        self.released
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(io);
+    }
+
+    /// Drops what [`release`](Self::release) kept (the hub, between polls).
+    pub(crate) fn clear_released(&self) {
+        let mut released = self.released.lock().unwrap_or_else(|e| e.into_inner());
+        if !released.is_empty() {
+            released.clear();
+        }
+    }
+
+    /// Hands `task` (parked on this hub) to the hub from another thread.
+    #[cold]
+    #[inline(never)]
+    fn push(&self, task: Arc<T>) {
+        self.queue.lock().push(task);
+        self.notify();
+    }
+
+    /// Swaps the queue of woken tasks with `spare` (empty): the hub drains
+    /// it without allocating.
+    pub(crate) fn take_woken(&self, spare: &mut Vec<Arc<T>>) {
+        std::mem::swap(&mut *self.queue.lock(), spare);
+    }
+
+    /// Takes the greenlets placed on this hub.
+    pub(crate) fn take_spawns(&self) -> Vec<Spawn<T>> {
+        std::mem::take(&mut *self.spawns.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Hands a new greenlet to this hub from another thread. If the hub is
+    /// gone, the greenlet fails at once (its `join` says why).
+    pub(crate) fn push_spawn(&self, spawn: Spawn<T>) {
+        {
+            let mut spawns = self.spawns.lock().unwrap_or_else(|e| e.into_inner());
+            if !self.closed.load(Ordering::Acquire) {
+                spawns.push(spawn);
+                drop(spawns);
+                self.notify();
+                return;
+            }
+        }
+        spawn.start.fail(hub_gone());
+    }
+
+    /// Closes the handle of a hub that is going away: greenlets handed
+    /// over and not installed fail, later ones fail at once, and the
+    /// descriptors are closed.
+    pub(crate) fn close(&self) {
+        let spawns = {
+            let mut spawns = self.spawns.lock().unwrap_or_else(|e| e.into_inner());
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *spawns)
+        };
+        for s in spawns {
+            s.start.fail(hub_gone());
+        }
+        self.queue.lock().clear();
+        self.released
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        *self.waker.write().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.registry.0.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn notify(&self) {
+        // Paired with `Hub::poll` (`begin_sleep`): either it sees our work
+        // before it blocks or we see it asleep.
+        if self.wake.notify() {
+            // A failed (or missing) waker means the hub's thread is gone
+            // with its poll; nothing is left to wake.
+            if let Some(w) = &*self.waker.read().unwrap_or_else(|e| e.into_inner()) {
+                let _ = w.wake();
+            }
+        }
+    }
+}

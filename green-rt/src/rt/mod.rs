@@ -1,0 +1,52 @@
+//! The runtime's core: everything under the std mirrors.
+//!
+//! Nothing here is public, and nothing here imports a public module. Each
+//! file imports only files of lower layers; `tests/runtime_layers.rs`
+//! fails on an import that goes sideways, up, out of `rt`, or anywhere in
+//! a circle in the whole crate (`scripts/layers.py` prints the graph).
+//!
+//! ```text
+//!  11  io  waiter  workers   waiting for I/O; the primitives' wait queues;
+//!                            worker hubs and placement
+//!  10  wait                  parking the current waiter, interrupts
+//!   9  context               the thread's hub: made, found, torn down
+//!   8  hook                  the panic hook
+//!   7  hub                   the event loop: ready queue, poll, timers, slab
+//!   6  greenlet              a greenlet's coroutine lifecycle (the unsafe)
+//!   5  locals                greenlet-local values
+//!   4  timer  scheduled      timers; readiness, waiters and event dispatch;
+//!      unwind  overflow      per-greenlet `panicking`; the overflow handler
+//!   3  task                  a waiter's identity, park state, interrupts
+//!   2  handle                a hub's Send half (knows no task type)
+//!   1  spin  park  wake      spin lock; park state machine; hand-over
+//!   0  loom  stack           std's atomics (loom's under --cfg loom); stacks
+//! ```
+//!
+//! Three seams point upward without an import, as function pointers the
+//! context hands down when it makes a hub: to the hub's handle, the
+//! function that wakes a task on the hub's own thread
+//! ([`handle::WakeHere`]); to the overflow handler and the panic hook, the
+//! functions that find the running greenlet. The std mirrors (`thread`, `sync`, `net`, ...) stand on
+//! `context`, `wait`, `io`, `waiter` and `workers`; the toolkit (`pool`,
+//! `queue`, `event`, ...) on the mirrors and the same few files.
+
+pub(crate) mod context;
+pub(crate) mod greenlet;
+pub(crate) mod handle;
+pub(crate) mod hook;
+pub(crate) mod hub;
+pub(crate) mod io;
+pub(crate) mod locals;
+pub(crate) mod loom;
+pub(crate) mod overflow;
+pub(crate) mod park;
+pub(crate) mod scheduled;
+pub(crate) mod spin;
+pub(crate) mod stack;
+pub(crate) mod task;
+pub(crate) mod timer;
+pub(crate) mod unwind;
+pub(crate) mod wait;
+pub(crate) mod waiter;
+pub(crate) mod wake;
+pub(crate) mod workers;
