@@ -5,7 +5,8 @@
 //! handlers that must know the running greenlet: the stack-overflow handler
 //! ([`super::overflow`]) and green's panic hook ([`super::hook`]); both are
 //! given the lookups of this file rather than importing it, so they sit
-//! below it.
+//! below it. For the same reason this file implements the handle's
+//! [`WakeHere`] for the task: how a task is woken on its own hub's thread.
 //!
 //! At thread exit the owner in a thread-local destructor shuts the hub
 //! down while it is still installed (greenlets left on it are killed and
@@ -15,6 +16,7 @@ use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::sync::Arc;
 
+use super::handle::WakeHere;
 use super::hook;
 use super::hub::Hub;
 use super::overflow;
@@ -90,7 +92,7 @@ pub(crate) fn coop() {
 /// registered any more, leaked.
 #[cold]
 fn init(late: bool) -> &'static Hub {
-    let hub = Hub::new(late, wake_here).unwrap_or_else(|e| {
+    let hub = Hub::new(late).unwrap_or_else(|e| {
         panic!("green: cannot create the hub (event loop) of this thread: {e}")
     });
     let p = Box::into_raw(Box::new(hub));
@@ -115,21 +117,22 @@ fn init(late: bool) -> &'static Hub {
     unsafe { &*p }
 }
 
-/// Wakes `task`, whose state just went from parked to notified, if it
-/// belongs to this thread's hub: a push onto the ready queue. The hub's
-/// handle calls it (see [`super::handle::WakeHere`]); `false` sends the
-/// task through the handle's remote queue.
-#[inline]
-fn wake_here(task: &Arc<Task>) -> bool {
-    match try_hub() {
-        Some(hub) if Arc::ptr_eq(&hub.handle, &task.home) => {
-            let slot = task.slot();
-            if slot != ROOT {
-                hub.push_ready(slot);
+impl WakeHere for Task {
+    /// Wakes `task`, whose state just went from parked to notified, if it
+    /// belongs to this thread's hub: a push onto the ready queue. `false`
+    /// sends the task through its handle's remote queue.
+    #[inline(always)]
+    fn wake_here(task: &Arc<Task>) -> bool {
+        match try_hub() {
+            Some(hub) if Arc::ptr_eq(&hub.handle, &task.home) => {
+                let slot = task.slot();
+                if slot != ROOT {
+                    hub.push_ready(slot);
+                }
+                true
             }
-            true
+            _ => false,
         }
-        _ => false,
     }
 }
 

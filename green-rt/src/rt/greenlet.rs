@@ -139,19 +139,24 @@ impl Greenlet {
     /// # Panics
     ///
     /// If the greenlet is running already (a greenlet cannot resume itself).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn resume(&self, stacks: &RefCell<StackPool>) -> Resumed {
         assert!(!self.running.get(), "green: resumed a running greenlet");
         // SAFETY: not running, so no other reference to `co` exists: only
         // `begin`, `resume`, `into_stack` and `leak` touch it, none of them
         // while it runs, and `&self` is not `Sync`.
-        if unsafe { (*self.co.get()).is_none() } && !self.begin(stacks) {
-            return Resumed::Failed;
-        }
-        // SAFETY: as above; `begin` stored the coroutine.
         let co = match unsafe { &mut *self.co.get() } {
             Some(co) => co,
-            None => return Resumed::Failed,
+            None => {
+                if !self.begin(stacks) {
+                    return Resumed::Failed;
+                }
+                // SAFETY: as above; `begin` stored the coroutine.
+                match unsafe { &mut *self.co.get() } {
+                    Some(co) => co,
+                    None => return Resumed::Failed,
+                }
+            }
         };
         self.running.set(true);
         let result = co.resume(());

@@ -12,9 +12,10 @@
 //! The handle knows nothing of what it carries: the woken tasks are `T`
 //! (the runtime's [`Task`](super::task::Task)), a greenlet to install is a
 //! [`Start`] with its task, and how to wake a task of this hub *from its
-//! own thread* (a push onto the hub's ready queue) is a function the hub
-//! gives the handle when it makes it. So this file sits below the task and
-//! the hub in the runtime's layers (see [`super`]).
+//! own thread* (a push onto the hub's ready queue) is the [`WakeHere`]
+//! trait, which the hub's context implements for the task. So this file
+//! sits below the task and the hub in the runtime's layers (see
+//! [`super`]).
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,9 +52,16 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Spawn<T> {
     }
 }
 
-/// Wakes a task of this handle's hub if the caller runs on that hub's
-/// thread (returns `false` otherwise): set by the hub.
-pub(crate) type WakeHere<T> = fn(&Arc<T>) -> bool;
+/// How a handle's tasks are woken on their hub's own thread.
+///
+/// Implemented for the runtime's task by the hub's context
+/// ([`super::context`]), the one place that knows the current thread's
+/// hub; resolved at compile time, so a wake-up costs no indirect call.
+pub(crate) trait WakeHere: Sized {
+    /// Wakes `task` (of this handle's hub) if the caller runs on that
+    /// hub's thread; `false` otherwise.
+    fn wake_here(task: &Arc<Self>) -> bool;
+}
 
 /// The `Send + Sync` half of a hub.
 pub(crate) struct Handle<T> {
@@ -77,8 +85,6 @@ pub(crate) struct Handle<T> {
     released: Mutex<Vec<Arc<dyn Send + Sync>>>,
     /// Greenlets placed on this hub by other threads.
     spawns: Mutex<Vec<Spawn<T>>>,
-    /// See [`WakeHere`].
-    wake_here: WakeHere<T>,
 }
 
 impl<T> std::fmt::Debug for Handle<T> {
@@ -112,11 +118,7 @@ fn hub_gone() -> io::Error {
 
 impl<T> Handle<T> {
     /// The handle of a hub whose poll has `registry`, woken by `waker`.
-    pub(crate) fn new(
-        waker: mio::Waker,
-        registry: mio::Registry,
-        wake_here: WakeHere<T>,
-    ) -> Handle<T> {
+    pub(crate) fn new(waker: mio::Waker, registry: mio::Registry) -> Handle<T> {
         Handle {
             queue: SpinLock::new(Vec::new()),
             wake: Handshake::new(),
@@ -125,14 +127,16 @@ impl<T> Handle<T> {
             closed: AtomicBool::new(false),
             released: Mutex::new(Vec::new()),
             spawns: Mutex::new(Vec::new()),
-            wake_here,
         }
     }
 
     /// Wakes `task`, a parked task of this hub, from any thread.
-    #[inline]
-    pub(crate) fn schedule(&self, task: &Arc<T>) {
-        if !(self.wake_here)(task) {
+    #[inline(always)]
+    pub(crate) fn schedule(&self, task: &Arc<T>)
+    where
+        T: WakeHere,
+    {
+        if !T::wake_here(task) {
             self.push(task.clone());
         }
     }

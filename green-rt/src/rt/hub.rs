@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token};
 
 use super::greenlet::{Greenlet, Resumed};
-use super::handle::{Handle, Start, WakeHere};
+use super::handle::{Handle, Start};
 use super::locals::Locals;
 use super::scheduled;
 use super::stack::StackPool;
@@ -114,13 +114,12 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    /// A hub whose handle wakes its tasks on this thread with
-    /// `wake_here`. `late`: made during thread exit.
-    pub(crate) fn new(late: bool, wake_here: WakeHere<Task>) -> io::Result<Hub> {
+    /// A hub for this thread. `late`: made during thread exit.
+    pub(crate) fn new(late: bool) -> io::Result<Hub> {
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER)?;
         let registry = poll.registry().try_clone()?;
-        let handle = Arc::new(Handle::new(waker, poll.registry().try_clone()?, wake_here));
+        let handle = Arc::new(Handle::new(waker, poll.registry().try_clone()?));
         // During thread exit std's `current()` may be gone (it aborts).
         let name = if late {
             None
@@ -255,7 +254,7 @@ impl Hub {
         self.ready.borrow_mut().push_back(slot);
     }
 
-    #[inline]
+    #[inline(always)]
     fn resume(&self, slot: usize) {
         let Some(g) = self.greenlet(slot) else { return };
         self.current.set(g);
@@ -336,7 +335,7 @@ impl Hub {
     }
 
     /// Queues the greenlet in `slot` to run.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_ready(&self, slot: usize) {
         self.ready.borrow_mut().push_back(slot);
     }

@@ -22,11 +22,12 @@
 //!   0  loom  stack           std's atomics (loom's under --cfg loom); stacks
 //! ```
 //!
-//! Three seams point upward without an import, as function pointers the
-//! context hands down when it makes a hub: to the hub's handle, the
-//! function that wakes a task on the hub's own thread
-//! ([`handle::WakeHere`]); to the overflow handler and the panic hook, the
-//! functions that find the running greenlet. The std mirrors (`thread`, `sync`, `net`, ...) stand on
+//! Three seams point upward without an import. The handle wakes a task
+//! on its own hub's thread through the trait [`handle::WakeHere`], which
+//! the context implements for the task (resolved at compile time). The
+//! overflow handler and the panic hook are given, as function pointers,
+//! the context's lookups of the running greenlet when it makes the first
+//! hub. The std mirrors (`thread`, `sync`, `net`, ...) stand on
 //! `context`, `wait`, `io`, `waiter` and `workers`; the toolkit (`pool`,
 //! `queue`, `event`, ...) on the mirrors and the same few files.
 
