@@ -33,10 +33,18 @@ pub struct Event {
     inner: Arc<EventInner>,
 }
 
-#[derive(Default)]
 struct EventInner {
     flag: AtomicBool,
     waiters: SpinLock<WaitQueue>,
+}
+
+impl Default for EventInner {
+    fn default() -> EventInner {
+        EventInner {
+            flag: AtomicBool::new(false),
+            waiters: SpinLock::new(WaitQueue::new("Event")),
+        }
+    }
 }
 
 impl Event {
@@ -139,7 +147,7 @@ impl<T, E> AsyncResult<T, E> {
                 state: SpinLock::new(ResultState {
                     claimed: false,
                     ready: None,
-                    waiters: WaitQueue::new(),
+                    waiters: WaitQueue::new("AsyncResult"),
                 }),
                 value: Mutex::new(None),
             }),

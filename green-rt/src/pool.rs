@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use crate::rt::spin::SpinLock;
 use crate::rt::task::{GreenletExit, Task};
-use crate::rt::wait;
+use crate::rt::wait::{self, Wait};
 use crate::rt::waiter::{self, WaitQueue};
 use crate::sync::mpsc::{self, Receiver};
 use crate::thread::{self, FinishLog, JoinHandle};
@@ -55,8 +55,8 @@ impl Inner {
             state: SpinLock::new(State {
                 members: HashMap::new(),
                 next_id: 0,
-                slot_waiters: WaitQueue::new(),
-                idle_waiters: WaitQueue::new(),
+                slot_waiters: WaitQueue::new("Pool::spawn"),
+                idle_waiters: WaitQueue::new("Pool::join"),
             }),
         })
     }
@@ -71,6 +71,7 @@ impl Inner {
         Some(id)
     }
 
+    #[track_caller]
     fn spawn_member<F, T>(self: &Arc<Self>, id: u64, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -92,6 +93,7 @@ impl Inner {
         h
     }
 
+    #[track_caller]
     fn spawn<F, T>(self: &Arc<Self>, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -176,6 +178,7 @@ impl Group {
     }
 
     /// Spawns a greenlet in the group.
+    #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -309,6 +312,7 @@ impl Pool {
     }
 
     /// Spawns a greenlet, parking first while the pool is full.
+    #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -737,10 +741,7 @@ pub fn joinall<T>(
         if left == 0 || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
-        match deadline {
-            Some(d) => wait::park_until(d),
-            None => wait::park(),
-        }
+        wait::park_for(deadline, Wait::Other("Pool::imap"));
     }
     done.sort_by_key(|(i, _)| *i);
     let pending = slots

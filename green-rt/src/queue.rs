@@ -388,10 +388,10 @@ impl<T, S: Storage<T>> BaseQueue<T, S> {
             inner: Arc::new(Inner {
                 state: SpinLock::new(State {
                     items: S::empty(),
-                    getters: WaitQueue::new(),
-                    putters: WaitQueue::new(),
+                    getters: WaitQueue::new("Queue::get"),
+                    putters: WaitQueue::new("Queue::put"),
                     unfinished: 0,
-                    joiners: WaitQueue::new(),
+                    joiners: WaitQueue::new("Queue::join"),
                 }),
                 maxsize,
                 _marker: std::marker::PhantomData,

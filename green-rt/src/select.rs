@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::rt::task::Task;
-use crate::rt::wait;
+use crate::rt::wait::{self, Wait};
 use crate::rt::waiter;
 use crate::sync::mpsc::Receiver;
 
@@ -135,10 +135,7 @@ impl<'a> Select<'a> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return None;
             }
-            match deadline {
-                Some(d) => wait::park_until(d),
-                None => wait::park(),
-            }
+            wait::park_for(deadline, Wait::Other("select"));
             drop(registered);
             if let Some(i) = self.try_ready() {
                 return Some(i);

@@ -35,7 +35,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::rt::task::Task;
-use crate::rt::wait;
+use crate::rt::wait::{self, Wait};
 
 /// Threads of the pool when neither `GREEN_TPOOL_SIZE` nor
 /// [`set_max_threads`] says otherwise.
@@ -157,7 +157,7 @@ where
         match done {
             Some(Ok(value)) => return value,
             Some(Err(payload)) => panic::resume_unwind(payload),
-            None if slot.started.load(Ordering::Acquire) => wait::park(),
+            None if slot.started.load(Ordering::Acquire) => wait::park_on(Wait::Blocking),
             None => {
                 // Still queued: the threads are busy. If they still are
                 // after GROW_AFTER, they are blocked rather than working,
@@ -166,7 +166,7 @@ where
                     grow();
                     grow_at = Instant::now() + GROW_AFTER;
                 }
-                wait::park_until(grow_at);
+                wait::park_until_on(grow_at, Wait::Blocking);
             }
         }
     }

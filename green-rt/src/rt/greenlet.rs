@@ -19,6 +19,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
@@ -31,6 +32,33 @@ type Co = Coroutine<(), (), (), GreenStack>;
 
 /// A greenlet's body and stack size, until it starts.
 type Pending = (Box<dyn Start>, Option<usize>);
+
+/// What a waiter waits for, recorded when it parks, for
+/// [`runtime::dump`](crate::runtime::dump) and the stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// It has not waited yet.
+    Nothing,
+    /// `thread::park`, or a wait that did not say.
+    Park,
+    /// A sleep (or another wait with only a deadline), until then.
+    Sleep(Instant),
+    /// A descriptor becoming readable (`write == false`) or writable.
+    Io {
+        /// The descriptor.
+        fd: i32,
+        /// Waiting to write.
+        write: bool,
+    },
+    /// A primitive's wait queue, by the primitive's name ("Mutex", ...).
+    Queue(&'static str),
+    /// The end of the greenlet with this id (`join`).
+    Join(u64),
+    /// A job on the blocking pool (`tpool`).
+    Blocking,
+    /// A wait named by its primitive.
+    Other(&'static str),
+}
 
 /// What a [`Greenlet::resume`] came back with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +89,10 @@ pub(crate) struct Greenlet {
     pub(crate) task: Arc<Task>,
     /// Its greenlet-local values.
     pub(crate) locals: Locals,
+    /// What it waits for since when (the hub's coarse clock), when it does.
+    pub(crate) wait: Cell<(Wait, Instant)>,
+    /// When it was spawned (the hub's coarse clock).
+    pub(crate) born: Instant,
     /// The coroutine's entry points to the record.
     _pinned: PhantomPinned,
 }
@@ -72,6 +104,7 @@ impl Greenlet {
         task: Arc<Task>,
         start: Box<dyn Start>,
         stack_size: Option<usize>,
+        now: Instant,
     ) -> Pin<Box<Greenlet>> {
         Box::pin(Greenlet {
             co: UnsafeCell::new(None),
@@ -81,6 +114,8 @@ impl Greenlet {
             guard: Cell::new((0, 0)),
             task,
             locals: Locals::default(),
+            wait: Cell::new((Wait::Nothing, now)),
+            born: now,
             _pinned: PhantomPinned,
         })
     }

@@ -18,8 +18,8 @@
 //! [`super`]).
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use super::spin::SpinLock;
 use super::wake::Handshake;
@@ -63,6 +63,27 @@ pub(crate) trait WakeHere: Sized {
     fn wake_here(task: &Arc<Self>) -> bool;
 }
 
+/// What a hub publishes for the monitor on another thread (the blocking
+/// detector, `runtime::dump`): plain relaxed stores on the hub's side.
+#[derive(Debug, Default)]
+pub(crate) struct Monitor {
+    /// Switches into greenlets so far (a greenlet stalls its hub when this
+    /// stops moving while `running` is not 0).
+    pub(crate) switches: AtomicU64,
+    /// The id of the waiter running user code (a greenlet, or the root
+    /// context between its waits); 0 while the hub's own loop runs or
+    /// sleeps in its poll.
+    pub(crate) running: AtomicU64,
+    /// Live greenlets on the hub.
+    pub(crate) live: AtomicUsize,
+    /// The hub's OS thread (`pthread_t`) and its name, set once.
+    pub(crate) thread: OnceLock<(libc::pthread_t, Option<Box<str>>)>,
+}
+
+/// A call to run on a hub's loop, on its own thread (between two polls,
+/// on the root context; it must not block).
+pub(crate) type Call = Box<dyn FnOnce() + Send>;
+
 /// The `Send + Sync` half of a hub.
 pub(crate) struct Handle<T> {
     queue: SpinLock<Vec<Arc<T>>>,
@@ -85,6 +106,10 @@ pub(crate) struct Handle<T> {
     released: Mutex<Vec<Arc<dyn Send + Sync>>>,
     /// Greenlets placed on this hub by other threads.
     spawns: Mutex<Vec<Spawn<T>>>,
+    /// Calls to run on the hub's loop (see [`Call`]).
+    calls: Mutex<Vec<Call>>,
+    /// See [`Monitor`].
+    pub(crate) monitor: Monitor,
 }
 
 impl<T> std::fmt::Debug for Handle<T> {
@@ -127,7 +152,28 @@ impl<T> Handle<T> {
             closed: AtomicBool::new(false),
             released: Mutex::new(Vec::new()),
             spawns: Mutex::new(Vec::new()),
+            calls: Mutex::new(Vec::new()),
+            monitor: Monitor::default(),
         }
+    }
+
+    /// Runs `call` on the hub's loop, on its thread; `false` (and `call`
+    /// dropped) if the hub is gone.
+    pub(crate) fn push_call(&self, call: Call) -> bool {
+        {
+            let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+            if self.closed.load(Ordering::Acquire) {
+                return false;
+            }
+            calls.push(call);
+        }
+        self.notify();
+        true
+    }
+
+    /// Takes the calls handed to the hub.
+    pub(crate) fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Wakes `task`, a parked task of this hub, from any thread.
@@ -204,6 +250,7 @@ impl<T> Handle<T> {
             s.start.fail(hub_gone());
         }
         self.queue.lock().clear();
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.released
             .lock()
             .unwrap_or_else(|e| e.into_inner())

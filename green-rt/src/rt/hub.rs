@@ -14,14 +14,16 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
+use std::panic::Location;
 use std::pin::Pin;
 use std::ptr;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 
-use super::greenlet::{Greenlet, Resumed};
+use super::greenlet::{Greenlet, Resumed, Wait};
 use super::handle::{Handle, Start};
 use super::locals::Locals;
 use super::scheduled;
@@ -76,6 +78,71 @@ pub struct HubStats {
     pub mapped_stacks: usize,
     /// Usable size of a greenlet stack spawned without `stack_size`.
     pub stack_size: usize,
+    /// Greenlets waiting (neither running nor ready), by what they wait
+    /// for.
+    pub waiting: WaitingStats,
+    /// The longest time the hub's loop went without polling for events
+    /// (one greenlet, or a run of them, kept it busy; a greenlet blocking
+    /// the OS thread shows here once it returns).
+    pub longest_stall: Duration,
+    /// Jobs queued on the blocking pool ([`tpool`](crate::tpool)), not yet
+    /// taken by a thread (process-wide).
+    pub blocking_queued: usize,
+    /// Blocking-pool threads running a job (process-wide).
+    pub blocking_busy: usize,
+    /// Blocking-pool threads in all (process-wide).
+    pub blocking_threads: usize,
+}
+
+/// Waiting greenlets of one hub by what they wait for (see
+/// [`HubStats::waiting`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WaitingStats {
+    /// On a socket or another descriptor.
+    pub io: usize,
+    /// In a sleep or another wait with only a deadline.
+    pub sleep: usize,
+    /// On a lock, channel, queue, event or another primitive.
+    pub primitive: usize,
+    /// In `join`.
+    pub join: usize,
+    /// On a blocking-pool job.
+    pub blocking: usize,
+    /// Parked (`thread::park`) or not yet run.
+    pub other: usize,
+}
+
+impl WaitingStats {
+    /// All waiting greenlets.
+    pub fn total(&self) -> usize {
+        self.io + self.sleep + self.primitive + self.join + self.blocking + self.other
+    }
+}
+
+/// Every hub of the process, for the monitor.
+static HUBS: Mutex<Vec<Weak<HubHandle>>> = Mutex::new(Vec::new());
+
+/// The handles of the hubs alive now.
+pub(crate) fn all_hubs() -> Vec<Arc<HubHandle>> {
+    let mut hubs = HUBS.lock().unwrap_or_else(|e| e.into_inner());
+    hubs.retain(|h| h.strong_count() > 0);
+    hubs.iter().filter_map(Weak::upgrade).collect()
+}
+
+/// One greenlet (or a root context) as [`Hub::report`] sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Report {
+    /// Its task.
+    pub(crate) task: Arc<Task>,
+    /// Running (`None`), ready (`Some(Wait::Nothing)` with `ready`), or
+    /// waiting.
+    pub(crate) running: bool,
+    /// On the ready queue.
+    pub(crate) ready: bool,
+    /// What it waits for, since when.
+    pub(crate) wait: (Wait, Instant),
+    /// When it was spawned (`None`: a root context).
+    pub(crate) born: Option<Instant>,
 }
 
 /// The event loop of one OS thread.
@@ -110,7 +177,15 @@ pub(crate) struct Hub {
     spawned: Cell<bool>,
     root: Arc<Task>,
     pub(crate) root_locals: Locals,
+    /// What the root context waits for, since when.
+    root_wait: Cell<(Wait, Instant)>,
     stacks: RefCell<StackPool>,
+    /// The hub's coarse clock: the end of its last poll.
+    tick: Cell<Instant>,
+    /// See [`HubStats::longest_stall`].
+    longest_stall: Cell<Duration>,
+    /// Switches into greenlets (mirrored to the monitor).
+    switches: Cell<u64>,
 }
 
 impl Hub {
@@ -126,7 +201,17 @@ impl Hub {
         } else {
             std::thread::current().name().map(Box::from)
         };
-        let root = Arc::new(Task::new(handle.clone(), ROOT, name));
+        let root = Arc::new(Task::new(handle.clone(), ROOT, name.clone(), None));
+        // SAFETY: pthread_self has no preconditions.
+        let _ = handle
+            .monitor
+            .thread
+            .set((unsafe { libc::pthread_self() }, name));
+        handle.monitor.running.store(root.id, Ordering::Relaxed);
+        HUBS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::downgrade(&handle));
+        let now = Instant::now();
         Ok(Hub {
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(1024)),
@@ -147,6 +232,10 @@ impl Hub {
             spawned: Cell::new(false),
             root,
             root_locals: Locals::default(),
+            root_wait: Cell::new((Wait::Nothing, now)),
+            tick: Cell::new(now),
+            longest_stall: Cell::new(Duration::ZERO),
+            switches: Cell::new(0),
             stacks: RefCell::new(StackPool::new(DEFAULT_STACK_SIZE)),
         })
     }
@@ -211,6 +300,71 @@ impl Hub {
             pooled_stacks: stacks.pooled(),
             mapped_stacks: stacks.mapped(),
             stack_size: stacks.default_size(),
+            waiting: self.waiting(),
+            longest_stall: self.longest_stall.get(),
+            blocking_queued: 0,
+            blocking_busy: 0,
+            blocking_threads: 0,
+        }
+    }
+
+    /// The waiting greenlets by what they wait for (a walk of the slab).
+    fn waiting(&self) -> WaitingStats {
+        let ready: std::collections::HashSet<usize> = self.ready.borrow().iter().copied().collect();
+        let mut w = WaitingStats::default();
+        let running = self.running().map(|g| g.task.id);
+        for g in self.greenlets.borrow().iter().flatten() {
+            if ready.contains(&g.task.slot()) || Some(g.task.id) == running {
+                continue;
+            }
+            match g.wait.get().0 {
+                Wait::Io { .. } => w.io += 1,
+                Wait::Sleep(_) => w.sleep += 1,
+                Wait::Queue(_) | Wait::Other(_) => w.primitive += 1,
+                Wait::Join(_) => w.join += 1,
+                Wait::Blocking => w.blocking += 1,
+                Wait::Park | Wait::Nothing => w.other += 1,
+            }
+        }
+        w
+    }
+
+    /// Every greenlet of the hub and its root context, for
+    /// `runtime::dump` (on the hub's thread).
+    pub(crate) fn report(&self) -> Vec<Report> {
+        let ready: std::collections::HashSet<usize> = self.ready.borrow().iter().copied().collect();
+        let running = self.running().map(|g| g.task.id);
+        let mut out = vec![Report {
+            task: self.root.clone(),
+            running: self.in_root(),
+            ready: false,
+            wait: self.root_wait.get(),
+            born: None,
+        }];
+        for g in self.greenlets.borrow().iter().flatten() {
+            out.push(Report {
+                task: g.task.clone(),
+                running: Some(g.task.id) == running,
+                ready: ready.contains(&g.task.slot()),
+                wait: g.wait.get(),
+                born: Some(g.born),
+            });
+        }
+        out
+    }
+
+    /// The hub's coarse clock (the end of its last poll).
+    pub(crate) fn tick(&self) -> Instant {
+        self.tick.get()
+    }
+
+    /// Records what the running waiter is about to wait for.
+    #[inline]
+    pub(crate) fn note_wait(&self, why: Wait) {
+        let now = self.tick.get();
+        match self.running() {
+            Some(g) => g.wait.set((why, now)),
+            None => self.root_wait.set((why, now)),
         }
     }
 
@@ -229,9 +383,10 @@ impl Hub {
         name: Option<Box<str>>,
         stack_size: Option<usize>,
         start: Box<dyn Start>,
+        site: &'static Location<'static>,
     ) -> io::Result<Arc<Task>> {
         self.stacks.borrow_mut().reserve(stack_size)?;
-        let task = Arc::new(Task::new(self.handle.clone(), PENDING, name));
+        let task = Arc::new(Task::new(self.handle.clone(), PENDING, name, Some(site)));
         self.install(task.clone(), start, stack_size);
         Ok(task)
     }
@@ -248,8 +403,13 @@ impl Hub {
             }
         };
         task.set_slot(slot);
-        self.greenlets.borrow_mut()[slot] = Some(Greenlet::new(task, start, stack_size));
+        self.greenlets.borrow_mut()[slot] =
+            Some(Greenlet::new(task, start, stack_size, self.tick.get()));
         self.live.set(self.live.get() + 1);
+        self.handle
+            .monitor
+            .live
+            .store(self.live.get(), Ordering::Relaxed);
         self.spawned.set(true);
         self.ready.borrow_mut().push_back(slot);
     }
@@ -259,7 +419,13 @@ impl Hub {
         let Some(g) = self.greenlet(slot) else { return };
         self.current.set(g);
         self.budget.set(BUDGET);
+        let monitor = &self.handle.monitor;
+        let n = self.switches.get() + 1;
+        self.switches.set(n);
+        monitor.switches.store(n, Ordering::Relaxed);
+        monitor.running.store(g.task.id, Ordering::Relaxed);
         let result = g.resume(&self.stacks);
+        monitor.running.store(0, Ordering::Relaxed);
         self.current.set(ptr::null());
         if result != Resumed::Suspended {
             self.finish(slot);
@@ -272,6 +438,10 @@ impl Hub {
             .expect("finished greenlet slot");
         self.free_slots.borrow_mut().push(slot);
         self.live.set(self.live.get() - 1);
+        self.handle
+            .monitor
+            .live
+            .store(self.live.get(), Ordering::Relaxed);
         g.task.set_done();
         if let Some(stack) = g.into_stack() {
             self.stacks.borrow_mut().put(stack);
@@ -321,6 +491,8 @@ impl Hub {
     /// polls without blocking.
     #[inline(never)]
     fn yield_root(&self) {
+        let monitor = &self.handle.monitor;
+        monitor.running.store(0, Ordering::Relaxed);
         let n = self.ready.borrow().len();
         for _ in 0..n {
             let next = self.ready.borrow_mut().pop_front();
@@ -332,6 +504,7 @@ impl Hub {
         self.ticks.set(0);
         self.poll(Some(Duration::ZERO));
         self.budget.set(BUDGET);
+        monitor.running.store(self.root.id, Ordering::Relaxed);
     }
 
     /// Queues the greenlet in `slot` to run.
@@ -364,9 +537,12 @@ impl Hub {
 
     /// Runs the loop on the root context until `done` holds.
     fn run_until(&self, done: impl Fn() -> bool) {
+        let monitor = &self.handle.monitor;
+        monitor.running.store(0, Ordering::Relaxed);
         loop {
             if done() {
                 self.budget.set(BUDGET);
+                monitor.running.store(self.root.id, Ordering::Relaxed);
                 return;
             }
             let next = self.ready.borrow_mut().pop_front();
@@ -446,6 +622,10 @@ impl Hub {
     /// handed over by other threads and fires due timers. Returns whether
     /// any of that happened.
     fn poll(&self, timeout: Option<Duration>) -> bool {
+        let gap = Instant::now().saturating_duration_since(self.tick.get());
+        if gap > self.longest_stall.get() {
+            self.longest_stall.set(gap);
+        }
         self.handle.clear_released();
         let mut any = false;
         {
@@ -489,6 +669,7 @@ impl Hub {
         }
         let mut due = std::mem::take(&mut *self.due.borrow_mut());
         let now = Instant::now();
+        self.tick.set(now);
         self.timers.borrow_mut().expire_into(now, &mut due);
         self.stacks.borrow_mut().maybe_trim(now);
         any |= !due.is_empty();
@@ -506,6 +687,11 @@ impl Hub {
     /// any.
     fn drain_remote(&self) -> bool {
         self.handle.wake.take();
+        let calls = self.handle.take_calls();
+        let any_call = !calls.is_empty();
+        for call in calls {
+            call();
+        }
         let spawns = self.handle.take_spawns();
         let any_spawn = !spawns.is_empty();
         for s in spawns {
@@ -526,7 +712,7 @@ impl Hub {
             }
         }
         self.remote_spare.set(tasks);
-        any_spawn || any_task
+        any_spawn || any_task || any_call
     }
 
     /// Waits for `task`'s notification without running any greenlet (see

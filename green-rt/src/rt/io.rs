@@ -19,28 +19,33 @@ use std::time::Instant;
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
+use super::context;
 pub(crate) use super::scheduled::Direction;
 use super::scheduled::ScheduledIo;
 use super::task::HubHandle;
-use super::{context, wait};
+use super::wait::{self, Wait};
 
 /// Waits until `io` is ready for `dir` or `deadline` passes; `false` on
 /// timeout.
 #[inline]
-fn wait_for(io: &ScheduledIo, dir: Direction, deadline: Option<Instant>) -> bool {
+fn wait_for(io: &ScheduledIo, fd: RawFd, dir: Direction, deadline: Option<Instant>) -> bool {
     if io.add_waiter(dir, context::hub().current_task()) {
         return true;
     }
+    let why = Wait::Io {
+        fd,
+        write: dir == Direction::Write,
+    };
     match deadline {
         Some(d) => {
             if Instant::now() >= d {
                 return io.is_ready(dir);
             }
-            wait::park_until(d);
+            wait::park_until_on(d, why);
             io.is_ready(dir) || Instant::now() < d
         }
         None => {
-            wait::park();
+            wait::park_on(why);
             true
         }
     }
@@ -112,7 +117,7 @@ impl Registration {
     #[inline]
     fn wait_ready(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<bool> {
         self.ensure_registered()?;
-        Ok(wait_for(&self.io, dir, deadline))
+        Ok(wait_for(&self.io, self.fd, dir, deadline))
     }
 
     /// Runs `f` until it does not return `WouldBlock`, waiting for `dir`

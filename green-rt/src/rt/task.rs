@@ -16,6 +16,7 @@
 //! its hub only by its [`Handle`], so this file sits below the hub.
 
 use std::any::Any;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -63,12 +64,19 @@ pub(crate) struct Task {
     slot: AtomicUsize,
     pub(crate) id: u64,
     pub(crate) name: Option<Box<str>>,
+    /// Where it was spawned (`None` for a root context).
+    pub(crate) site: Option<&'static Location<'static>>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Task {
-    pub(crate) fn new(home: Arc<HubHandle>, slot: usize, name: Option<Box<str>>) -> Task {
+    pub(crate) fn new(
+        home: Arc<HubHandle>,
+        slot: usize,
+        name: Option<Box<str>>,
+        site: Option<&'static Location<'static>>,
+    ) -> Task {
         Task {
             state: ParkState::new(),
             interrupted: AtomicBool::new(false),
@@ -78,6 +86,7 @@ impl Task {
             slot: AtomicUsize::new(slot),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
+            site,
         }
     }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::context;
+pub(crate) use super::greenlet::Wait;
 use super::hub::Hub;
 use super::task::Task;
 use super::unwind;
@@ -53,19 +54,40 @@ fn deliver_interrupt(task: &Task) {
 /// interrupt unwinds from here, before or after the wait.
 #[inline(always)]
 pub(crate) fn park() {
-    let hub = context::hub();
-    let task = hub.current_task();
-    unwind_if_interrupted(task);
-    park_raw(hub, task, None);
-    unwind_if_interrupted(task);
+    park_on(Wait::Park);
 }
 
 /// As [`park`], but returns by `deadline` at the latest.
 pub(crate) fn park_until(deadline: Instant) {
+    park_until_on(deadline, Wait::Sleep(deadline));
+}
+
+/// As [`park`], recording what the waiter waits for (see
+/// `runtime::dump`).
+#[inline(always)]
+pub(crate) fn park_on(why: Wait) {
     let hub = context::hub();
     let task = hub.current_task();
     unwind_if_interrupted(task);
-    park_raw(hub, task, Some(deadline));
+    park_raw(hub, task, None, why);
+    unwind_if_interrupted(task);
+}
+
+/// [`park_on`] or [`park_until_on`], as `deadline` says.
+#[inline]
+pub(crate) fn park_for(deadline: Option<Instant>, why: Wait) {
+    match deadline {
+        Some(d) => park_until_on(d, why),
+        None => park_on(why),
+    }
+}
+
+/// As [`park_until`], recording what the waiter waits for.
+pub(crate) fn park_until_on(deadline: Instant, why: Wait) {
+    let hub = context::hub();
+    let task = hub.current_task();
+    unwind_if_interrupted(task);
+    park_raw(hub, task, Some(deadline), why);
     unwind_if_interrupted(task);
 }
 
@@ -73,7 +95,7 @@ pub(crate) fn park_until(deadline: Instant) {
 /// as the end of a `scope`).
 pub(crate) fn park_uninterruptible() {
     let hub = context::hub();
-    park_raw(hub, hub.current_task(), None);
+    park_raw(hub, hub.current_task(), None, Wait::Park);
 }
 
 /// Whether `deadline` has passed (the wait queues' clock; the loom models
@@ -84,10 +106,11 @@ pub(crate) fn expired(deadline: Instant) -> bool {
 }
 
 #[inline(always)]
-fn park_raw(hub: &Hub, task: &Arc<Task>, deadline: Option<Instant>) {
+fn park_raw(hub: &Hub, task: &Arc<Task>, deadline: Option<Instant>, why: Wait) {
     if !task.begin_park() {
         return;
     }
+    hub.note_wait(why);
     let timer = deadline.map(|d| hub.add_timer(d, task.clone()));
     if hub.in_hook.get() {
         hub.wait_in_hook(task);

@@ -36,14 +36,27 @@ use super::wait;
 pub(crate) struct Waiter {
     pub(crate) task: Arc<Task>,
     notified: AtomicBool,
+    /// The primitive it waits on (see `runtime::dump`).
+    what: &'static str,
 }
 
 impl Waiter {
-    /// A waiter for the current task, not yet notified.
-    pub(crate) fn current() -> Waiter {
+    /// A waiter for the current task, not yet notified, waiting on the
+    /// primitive named `what`.
+    pub(crate) fn current(what: &'static str) -> Waiter {
         Waiter {
             task: wait::current(),
             notified: AtomicBool::new(false),
+            what,
+        }
+    }
+
+    /// Parks until woken, or until `deadline`.
+    fn park(&self, deadline: Option<Instant>) {
+        let why = wait::Wait::Queue(self.what);
+        match deadline {
+            Some(d) => wait::park_until_on(d, why),
+            None => wait::park_on(why),
         }
     }
 
@@ -62,21 +75,33 @@ impl Waiter {
 }
 
 /// A FIFO queue of waiters, kept inside a primitive's locked state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct WaitQueue {
     q: VecDeque<Arc<Waiter>>,
+    /// The primitive (and operation) its waiters wait on, as
+    /// `runtime::dump` names it: "Mutex", "Queue::get", ...
+    what: &'static str,
 }
 
 impl WaitQueue {
-    /// An empty queue.
-    pub(crate) const fn new() -> WaitQueue {
-        WaitQueue { q: VecDeque::new() }
+    /// An empty queue of the primitive named `what`.
+    pub(crate) const fn new(what: &'static str) -> WaitQueue {
+        WaitQueue {
+            q: VecDeque::new(),
+            what,
+        }
+    }
+
+    /// A waiter for the current task on this queue's primitive, not
+    /// queued.
+    pub(crate) fn waiter(&self) -> Waiter {
+        Waiter::current(self.what)
     }
 
     /// Queues the current waiter at the back.
     #[inline]
     pub(crate) fn push_current(&mut self) -> Arc<Waiter> {
-        let w = Arc::new(Waiter::current());
+        let w = Arc::new(Waiter::current(self.what));
         self.q.push_back(w.clone());
         w
     }
@@ -169,10 +194,7 @@ pub(crate) fn wait_until<S, R>(
         armed: true,
     };
     loop {
-        match deadline {
-            Some(d) => wait::park_until(d),
-            None => wait::park(),
-        }
+        cleanup.waiter.park(deadline);
         let mut g = self::lock(lock);
         let w = &cleanup.waiter;
         if let Some(r) = poll(&mut g) {
@@ -253,15 +275,12 @@ pub(crate) fn wait_grant(
             guard.armed = false;
             return true;
         }
-        match deadline {
-            None => wait::park(),
-            Some(d) => {
-                if wait::expired(d) {
-                    guard.armed = false;
-                    return abandon();
-                }
-                wait::park_until(d);
-            }
+        if let Some(d) = deadline
+            && wait::expired(d)
+        {
+            guard.armed = false;
+            return abandon();
         }
+        w.park(deadline);
     }
 }

@@ -40,7 +40,7 @@ impl Barrier {
             state: SpinLock::new(State {
                 count: 0,
                 generation: 0,
-                waiters: WaitQueue::new(),
+                waiters: WaitQueue::new("Barrier"),
             }),
         }
     }

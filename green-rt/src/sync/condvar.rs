@@ -14,7 +14,6 @@ use crate::rt::waiter::{self, WaitQueue, Waiter};
 /// Waiters are woken in FIFO order. A waiter that is killed (or whose
 /// [`Timeout`](crate::timeout::Timeout) fires) after `notify_one` chose it
 /// passes the notification on to the next waiter, so it is not lost.
-#[derive(Default)]
 pub struct Condvar {
     waiters: SpinLock<WaitQueue>,
 }
@@ -32,11 +31,17 @@ impl WaitTimeoutResult {
     }
 }
 
+impl Default for Condvar {
+    fn default() -> Condvar {
+        Condvar::new()
+    }
+}
+
 impl Condvar {
     /// A new condition variable. `const`.
     pub const fn new() -> Condvar {
         Condvar {
-            waiters: SpinLock::new(WaitQueue::new()),
+            waiters: SpinLock::new(WaitQueue::new("Condvar")),
         }
     }
 

@@ -23,7 +23,7 @@ pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, 
 use crate::rt::context;
 use crate::rt::spin::SpinLock;
 use crate::rt::task::Task;
-use crate::rt::wait;
+use crate::rt::wait::{self, Wait};
 use crate::rt::waiter::{self, WaitQueue};
 
 struct State<T> {
@@ -61,7 +61,7 @@ impl<T> Chan<T> {
                 recv_task: None,
                 recv_parked: false,
                 recv_extra: Vec::new(),
-                send_waiters: WaitQueue::new(),
+                send_waiters: WaitQueue::new("sync_channel send"),
                 pushed: 0,
                 popped: 0,
             }),
@@ -389,10 +389,7 @@ impl<T> Receiver<T> {
             // not need to.
             let guard = Unregister(&self.chan);
             waited = true;
-            match deadline {
-                Some(d) => wait::park_until(d),
-                None => wait::park(),
-            }
+            wait::park_for(deadline, Wait::Queue("Receiver::recv"));
             std::mem::forget(guard);
         }
     }

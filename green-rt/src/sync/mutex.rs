@@ -84,7 +84,7 @@ impl RawMutex {
     pub(crate) const fn new() -> RawMutex {
         RawMutex {
             state: AtomicU8::new(0),
-            waiters: SpinLock::new(WaitQueue::new()),
+            waiters: SpinLock::new(WaitQueue::new("Mutex")),
         }
     }
 

@@ -55,7 +55,7 @@ impl Once {
             done: AtomicBool::new(false),
             state: SpinLock::new(State {
                 phase: Phase::Incomplete,
-                waiters: WaitQueue::new(),
+                waiters: WaitQueue::new("Once"),
             }),
         }
     }

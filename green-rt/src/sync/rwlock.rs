@@ -95,7 +95,11 @@ impl RawRwLock {
                 }
                 return;
             }
-            let w = Arc::new(Waiter::current());
+            let w = Arc::new(Waiter::current(if write {
+                "RwLock::write"
+            } else {
+                "RwLock::read"
+            }));
             s.queue.push_back((w.clone(), write));
             w
         };

@@ -62,7 +62,7 @@ impl Semaphore {
         Semaphore {
             state: SpinLock::new(State {
                 permits,
-                waiters: WaitQueue::new(),
+                waiters: WaitQueue::new("Semaphore"),
             }),
             bound: None,
         }

@@ -51,6 +51,7 @@ impl Builder {
     ///
     /// When no stack can be mapped: the error names the limit that ran out
     /// (`vm.max_map_count` or memory) and how to raise it.
+    #[track_caller]
     pub fn spawn<F, T>(mut self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -66,6 +67,7 @@ impl Builder {
 
     /// Hands a new greenlet to another hub of the runtime. A failure to get
     /// its stack there is reported by its `join`.
+    #[track_caller]
     fn spawn_remote<F, T>(mut self, target: Arc<HubHandle>, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -77,7 +79,12 @@ impl Builder {
             packet: packet.clone(),
         });
         let name = self.take_name();
-        let task = Arc::new(Task::new(target.clone(), PENDING, name));
+        let task = Arc::new(Task::new(
+            target.clone(),
+            PENDING,
+            name,
+            Some(Location::caller()),
+        ));
         target.push_spawn(Spawn {
             task: task.clone(),
             start,
@@ -91,6 +98,7 @@ impl Builder {
 
     /// As [`spawn`](Self::spawn), without `Send`: the greenlet stays on this
     /// hub (see [`spawn_local`]).
+    #[track_caller]
     pub fn spawn_local<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
@@ -106,6 +114,7 @@ impl Builder {
     ///
     /// As std's: the caller must make sure the greenlet finishes (is
     /// joined) before anything `f` or its result borrows is dropped.
+    #[track_caller]
     pub unsafe fn spawn_unchecked<F, T>(mut self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send,
@@ -125,6 +134,7 @@ impl Builder {
 
     /// Spawns a scoped greenlet; mirrors
     /// [`std::thread::Builder::spawn_scoped`].
+    #[track_caller]
     pub fn spawn_scoped<'scope, 'env, F, T>(
         mut self,
         scope: &'scope Scope<'scope, 'env>,
@@ -148,6 +158,7 @@ impl Builder {
         })
     }
 
+    #[track_caller]
     fn spawn_static<F, T>(mut self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
@@ -169,6 +180,7 @@ impl Builder {
     ///
     /// Everything `f` and `T` borrow must outlive the greenlet: `'scope`
     /// is erased to `'static` for the hub, which knows no lifetimes.
+    #[track_caller]
     unsafe fn spawn_here<'scope, F, T>(
         &mut self,
         scope: Option<Arc<ScopeData>>,
@@ -186,7 +198,8 @@ impl Builder {
         // SAFETY: this fn's contract: what `f` and `T` borrow outlives the
         // greenlet.
         let main: Box<dyn Start + 'static> = unsafe { std::mem::transmute(main) };
-        let task = context::hub().spawn(self.take_name(), self.stack_size, main)?;
+        let task =
+            context::hub().spawn(self.take_name(), self.stack_size, main, Location::caller())?;
         Ok((packet, task))
     }
 }
@@ -254,6 +267,7 @@ where
 /// As std's, when the greenlet cannot be created (no stack could be
 /// mapped): the message names the limit and how to raise it. Use
 /// [`Builder::spawn`] to get the error instead.
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -267,6 +281,7 @@ where
 /// place a greenlet on another.
 ///
 /// [`workers`]: crate::runtime::Builder::workers
+#[track_caller]
 pub fn spawn_local<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + 'static,
@@ -279,6 +294,7 @@ where
 
 /// Spawns a greenlet that starts after `delay` (gevent's `spawn_later`).
 /// Killing it before then cancels it.
+#[track_caller]
 pub fn spawn_later<F, T>(delay: Duration, f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,

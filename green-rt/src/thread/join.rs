@@ -93,7 +93,7 @@ impl<T> Packet<'_, T> {
                 }
                 s.joiner = Some(Joiner::Task(wait::current()));
             }
-            wait::park();
+            wait::park_on(Wait::Join(thread.task.id));
         }
     }
 }

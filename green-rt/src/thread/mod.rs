@@ -29,7 +29,7 @@ use std::fmt;
 use std::io;
 use std::marker::PhantomData;
 use std::num::NonZeroU64;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,7 +40,8 @@ use crate::rt::handle::{Spawn, Start};
 use crate::rt::spin::SpinLock;
 pub use crate::rt::task::GreenletExit;
 use crate::rt::task::{HubHandle, PENDING, Task};
-use crate::rt::{context, unwind, wait, workers};
+use crate::rt::wait::{self, Wait};
+use crate::rt::{context, unwind, workers};
 pub use local::{AccessError, LocalKey};
 
 /// A handle to a greenlet (or to an OS thread's root context); mirrors

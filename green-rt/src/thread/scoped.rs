@@ -71,6 +71,7 @@ impl<T> fmt::Debug for ScopedJoinHandle<'_, T> {
 impl<'scope> Scope<'scope, '_> {
     /// Spawns a greenlet that may borrow from outside the scope; mirrors
     /// [`std::thread::Scope::spawn`].
+    #[track_caller]
     pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,
