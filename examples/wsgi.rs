@@ -102,10 +102,10 @@ fn slow(req: &Request<Body>) -> Response<Body> {
         .unwrap_or(1000)
         .min(60_000);
     Response::new(Body::stream(move |w| {
-        writeln!(w, "working for {ms} ms")?;
+        w.write_all(format!("working for {ms} ms\n").as_bytes())?;
         w.flush()?;
         thread::sleep(Duration::from_millis(ms));
-        writeln!(w, "done")
+        w.write_all(b"done\n")
     }))
 }
 
