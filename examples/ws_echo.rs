@@ -93,7 +93,9 @@ fn stop_on_signals(server: ServerHandle) -> io::Result<()> {
         for (_, socket) in open {
             // Each in its own greenlet: a client that does not read must
             // not hold up the others.
-            thread::spawn(move || socket.close(Some(going_away())));
+            thread::spawn(move || {
+                let _ = socket.close(Some(going_away()));
+            });
         }
         if !server.stop(Duration::from_secs(10)) {
             eprintln!("ws_echo: cut the connections still open after 10 s");

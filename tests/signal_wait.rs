@@ -76,7 +76,9 @@ fn run_case(case: &str) {
             // In a greenlet (on either hub), and through `wait`.
             let (ready, is_ready) = mpsc::channel();
             let waiter = thread::spawn(move || {
-                let mut signals = Signals::new(&[SIGUSR2, SIGHUP]).unwrap();
+                // A slice works as well as an array.
+                let wanted: &[i32] = &[SIGUSR2, SIGHUP];
+                let mut signals = Signals::new(wanted).unwrap();
                 ready.send(()).unwrap();
                 signals.wait().unwrap()
             });
