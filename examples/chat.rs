@@ -170,6 +170,7 @@ fn going_away() -> CloseFrame {
     }
 }
 
+// ANCHOR: stop
 /// On SIGINT or SIGTERM: no new clients, a close to each one, then
 /// `serve_forever` returns once they are done.
 fn stop_on_signals(server: ServerHandle, room: Arc<Room>) -> io::Result<()> {
@@ -185,4 +186,5 @@ fn stop_on_signals(server: ServerHandle, room: Arc<Room>) -> io::Result<()> {
     });
     Ok(())
 }
+// ANCHOR_END: stop
 // ANCHOR_END: main

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use green::signal::{self, SIGHUP, SIGUSR1, SIGUSR2, Signals};
-use green::sync::mpsc;
+use green::sync::{Mutex, mpsc};
 use green::thread;
 
 const CHILD: &str = "GREEN_SIGNAL_CHILD";
@@ -229,6 +229,28 @@ fn run_case(case: &str) {
             let dropped = signal::signal_handler(SIGUSR2, || {}).unwrap();
             drop(dropped);
         }
+        "reload" => {
+            fn load_config() -> String {
+                format!("loaded at {:?}", std::time::Instant::now())
+            }
+            // ANCHOR: handler
+            let config = Arc::new(Mutex::new(load_config()));
+            let c = config.clone();
+            // SIGHUP: read the configuration again, in a new greenlet.
+            let reload = signal::signal_handler(SIGHUP, move || {
+                *c.lock().unwrap() = load_config();
+            })
+            .unwrap();
+            // ANCHOR_END: handler
+            let first = config.lock().unwrap().clone();
+            signal::raise(SIGHUP).unwrap();
+            let start = Instant::now();
+            while *config.lock().unwrap() == first {
+                assert!(start.elapsed() < Duration::from_secs(30), "no reload");
+                thread::sleep(Duration::from_millis(1));
+            }
+            drop(reload);
+        }
         "handler_dropped_restores_default" => {
             let h = signal::signal_handler(SIGUSR1, || {}).unwrap();
             drop(h);
@@ -283,6 +305,11 @@ fn dropping_the_last_subscription_keeps_an_ignored_signal_ignored() {
 #[test]
 fn signal_handler_runs_f_in_a_new_greenlet_until_cancelled() {
     assert_passes("handler");
+}
+
+#[test]
+fn signal_handler_reloads_on_sighup() {
+    assert_passes("reload");
 }
 
 #[test]
