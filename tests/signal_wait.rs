@@ -13,6 +13,8 @@ use green::signal::{self, SIGHUP, SIGUSR1, SIGUSR2, Signals};
 use green::sync::{Mutex, mpsc};
 use green::thread;
 
+mod util;
+
 const CHILD: &str = "GREEN_SIGNAL_CHILD";
 
 /// Runs `case` in a child process (killed after a generous minute);
@@ -251,6 +253,30 @@ fn run_case(case: &str) {
             }
             drop(reload);
         }
+        "no_leak" => {
+            let cycle = || {
+                let mut s = Signals::new([SIGUSR1, SIGUSR2]).unwrap();
+                signal::raise(SIGUSR1).unwrap();
+                assert_eq!(s.wait().unwrap(), SIGUSR1);
+                drop(s);
+                let (tx, rx) = mpsc::channel();
+                let tx = std::sync::Mutex::new(tx);
+                let h = signal::signal_handler(SIGUSR2, move || {
+                    tx.lock().unwrap().send(()).unwrap();
+                })
+                .unwrap();
+                signal::raise(SIGUSR2).unwrap();
+                rx.recv().unwrap();
+                drop(h);
+            };
+            cycle(); // the hub's and the runtime's own descriptors
+            let fds = util::open_fds();
+            for _ in 0..50 {
+                cycle();
+            }
+            assert_eq!(util::open_fds(), fds, "descriptors leaked");
+            util::assert_clean();
+        }
         "handler_dropped_restores_default" => {
             let h = signal::signal_handler(SIGUSR1, || {}).unwrap();
             drop(h);
@@ -310,6 +336,11 @@ fn signal_handler_runs_f_in_a_new_greenlet_until_cancelled() {
 #[test]
 fn signal_handler_reloads_on_sighup() {
     assert_passes("reload");
+}
+
+#[test]
+fn subscriptions_and_handlers_leave_no_descriptor_or_greenlet_behind() {
+    assert_passes("no_leak");
 }
 
 #[test]
