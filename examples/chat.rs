@@ -4,7 +4,9 @@
 //! served by its own writer thread (a greenlet); a client whose queue
 //! overflows — it stalled, or its network did — is dropped, so it never
 //! holds up the others. An ordinary program: std's threads, channels and
-//! mutexes, made green by `#[green::main]`.
+//! mutexes, made green by `#[green::main]`. Ctrl-C or SIGTERM stops it
+//! gracefully: no new clients, each client's queue goes out, then a close
+//! "going away" (1001); exit 0 once they have answered (or after 10 s).
 //!
 //! ```text
 //! cargo run --release --example chat -- 127.0.0.1:8002
@@ -19,8 +21,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Duration;
 
-use green::http::server::{Body, Request, Response, Server, StatusCode, header};
+use green::http::server::{Body, Request, Response, Server, ServerHandle, StatusCode, header};
+use green::signal::{SIGINT, SIGTERM, Signals, signal_name};
 use green::websocket::{self, CloseCode, CloseFrame, Message, Sender, Utf8Bytes, WebSocket};
 
 /// Messages a client may have waiting before it is dropped.
@@ -34,26 +38,49 @@ struct Client {
     socket: Sender,
 }
 
-#[derive(Default)]
 struct Room {
-    clients: Mutex<HashMap<u64, Client>>,
+    /// `None` once the server is stopping.
+    clients: Mutex<Option<HashMap<u64, Client>>>,
     next_id: AtomicU64,
 }
 
 impl Room {
-    fn join(&self, client: Client) -> u64 {
+    fn new() -> Room {
+        Room {
+            clients: Mutex::new(Some(HashMap::new())),
+            next_id: AtomicU64::new(0),
+        }
+    }
+
+    /// `None` if the server is stopping.
+    fn join(&self, client: Client) -> Option<u64> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.clients.lock().unwrap().insert(id, client);
-        id
+        self.clients.lock().unwrap().as_mut()?.insert(id, client);
+        Some(id)
     }
 
     fn leave(&self, id: u64) {
-        self.clients.lock().unwrap().remove(&id);
+        if let Some(clients) = self.clients.lock().unwrap().as_mut() {
+            clients.remove(&id);
+        }
+    }
+
+    /// The server is stopping: every client's queue is dropped, so its
+    /// writer sends what is queued, then a close "going away".
+    fn close(&self) {
+        self.clients.lock().unwrap().take();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.clients.lock().unwrap().is_none()
     }
 
     /// Queues `text` for everyone; never waits for a client.
     fn broadcast(&self, text: Utf8Bytes) {
         let mut clients = self.clients.lock().unwrap();
+        let Some(clients) = clients.as_mut() else {
+            return;
+        };
         clients.retain(|_, c| match c.queue.try_send(text.clone()) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
@@ -68,24 +95,33 @@ impl Room {
 
 /// One client's connection: a writer thread drains its queue while this
 /// thread reads its messages.
-fn chat(room: &Room, mut ws: WebSocket) {
+fn chat(room: Arc<Room>, mut ws: WebSocket) {
     let (queue, outgoing) = mpsc::sync_channel::<Utf8Bytes>(QUEUE);
     let socket = ws.sender();
-    let id = room.join(Client {
+    let Some(id) = room.join(Client {
         queue,
         socket: socket.clone(),
-    });
+    }) else {
+        let _ = ws.close(Some(going_away()));
+        return;
+    };
+    let writer_room = room.clone();
     let writer = thread::spawn(move || {
         for text in outgoing {
             if socket.send(Message::Text(text)).is_err() {
                 return;
             }
         }
-        // Dropped from the room while still open: say so.
-        let _ = socket.close(Some(CloseFrame {
-            code: CloseCode::Policy,
-            reason: "too slow".into(),
-        }));
+        // Dropped from the room while still open: say why.
+        let frame = if writer_room.is_closed() {
+            going_away()
+        } else {
+            CloseFrame {
+                code: CloseCode::Policy,
+                reason: "too slow".into(),
+            }
+        };
+        let _ = socket.close(Some(frame));
     });
     while let Ok(msg) = ws.read() {
         match msg {
@@ -106,7 +142,7 @@ fn app(room: Arc<Room>) -> impl Fn(Request<Body>) -> Response<Body> + Send + Syn
             .unwrap(),
         "/ws" => {
             let room = room.clone();
-            websocket::accept(&req, move |ws| chat(&room, ws))
+            websocket::accept(&req, move |ws| chat(room, ws))
         }
         _ => Response::builder()
             .status(StatusCode::NOT_FOUND)
@@ -122,6 +158,33 @@ fn main() -> io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:8002".to_string());
     let server = Server::bind(&addr)?;
     eprintln!("chat: open http://{}/", server.local_addr());
-    server.serve_forever(app(Arc::new(Room::default())))
+    let room = Arc::new(Room::new());
+    stop_on_signals(server.handle(), room.clone())?;
+    server.serve_forever(app(room))
 }
+
+fn going_away() -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Away,
+        reason: "server stopping".into(),
+    }
+}
+
+// ANCHOR: stop
+/// On SIGINT or SIGTERM: no new clients, a close to each one, then
+/// `serve_forever` returns once they are done.
+fn stop_on_signals(server: ServerHandle, room: Arc<Room>) -> io::Result<()> {
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    thread::spawn(move || {
+        let Ok(sig) = signals.wait() else { return };
+        drop(signals);
+        eprintln!("chat: {}, stopping", signal_name(sig).unwrap_or("signal"));
+        room.close();
+        if !server.stop(Duration::from_secs(10)) {
+            eprintln!("chat: cut the connections still open after 10 s");
+        }
+    });
+    Ok(())
+}
+// ANCHOR_END: stop
 // ANCHOR_END: main

@@ -7,6 +7,7 @@
 //! curl http://127.0.0.1:8000/hello/world
 //! curl -d 'name=Ada&lang=Rust' http://127.0.0.1:8000/form
 //! curl -N http://127.0.0.1:8000/stream
+//! curl -N 'http://127.0.0.1:8000/slow?ms=5000'   # then Ctrl-C the server
 //! ```
 //!
 //! gevent's version is `WSGIServer(('127.0.0.1', 8000), application)
@@ -14,6 +15,9 @@
 //! 8000)), application)`. Here the application is an ordinary function from
 //! a request to a response, and `std::thread::sleep` in the streamed
 //! response is a green sleep: other requests go on meanwhile.
+//!
+//! Ctrl-C or SIGTERM stops it gracefully: no new connections, the
+//! requests in flight (a `/slow` one, say) finish within 10 s, exit 0.
 
 // ANCHOR: app
 use std::env;
@@ -22,7 +26,10 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
-use green::http::server::{Body, Method, Request, Response, Server, StatusCode, header};
+use green::http::server::{
+    Body, Method, Request, Response, Server, ServerHandle, StatusCode, header,
+};
+use green::signal::{SIGINT, SIGTERM, Signals, signal_name};
 
 static VISITS: Mutex<u64> = Mutex::new(0);
 
@@ -49,6 +56,7 @@ fn application(req: Request<Body>) -> Response<Body> {
             Ok(())
         })),
         (&Method::GET, "/visits") => text(format!("{}\n", VISITS.lock().unwrap())),
+        (&Method::GET, "/slow") => slow(&req),
         _ => Response::builder()
             .status(StatusCode::NOT_FOUND)
             .body(Body::from("not found\n"))
@@ -82,6 +90,24 @@ fn form(req: Request<Body>) -> Response<Body> {
 }
 
 // ANCHOR_END: form
+
+/// `/slow?ms=N`: a request that takes N ms (at most a minute). The first
+/// line leaves at once, so a client knows the request is in flight.
+fn slow(req: &Request<Body>) -> Response<Body> {
+    let ms: u64 = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("ms=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+        .min(60_000);
+    Response::new(Body::stream(move |w| {
+        w.write_all(format!("working for {ms} ms\n").as_bytes())?;
+        w.flush()?;
+        thread::sleep(Duration::from_millis(ms));
+        w.write_all(b"done\n")
+    }))
+}
 
 /// Decodes `+` and `%XX` of a form field.
 fn decode(s: &str) -> String {
@@ -132,7 +158,23 @@ fn main() -> io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:8000".to_string());
     let server = Server::bind(&addr)?.access_log(true);
     eprintln!("wsgi: serving on http://{}", server.local_addr());
+    stop_on_signals(server.handle())?;
     server.serve_forever(application)
 }
 // ANCHOR_END: main
+
+/// On SIGINT or SIGTERM, stops the server gracefully (as in
+/// `examples/http_hello.rs`).
+fn stop_on_signals(server: ServerHandle) -> io::Result<()> {
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    thread::spawn(move || {
+        let Ok(sig) = signals.wait() else { return };
+        drop(signals);
+        eprintln!("wsgi: {}, stopping", signal_name(sig).unwrap_or("signal"));
+        if !server.stop(Duration::from_secs(10)) {
+            eprintln!("wsgi: cut the connections still open after 10 s");
+        }
+    });
+    Ok(())
+}
 // ANCHOR_END: app

@@ -36,7 +36,8 @@
 //! **gevent/eventlet toolkit**: [`pool`] (`Pool`, `Group`, `joinall`),
 //! [`event`] (`Event`, `AsyncResult`), [`queue`], [`timeout`]
 //! (`Timeout`, `with_timeout`), [`select`], [`tpool`] (run blocking code on
-//! an OS-thread pool while the greenlet waits).
+//! an OS-thread pool while the greenlet waits), [`signal`] (wait for
+//! `SIGINT`, `SIGTERM`, ... in a greenlet; gevent's `signal_handler`).
 //!
 //! **Runtime**: [`runtime`] (options, statistics) and
 //! [`thread_local!`] (greenlet-local storage).

@@ -22,6 +22,7 @@ pub mod queue;
 pub mod runtime;
 pub mod select;
 pub mod server;
+pub mod signal;
 pub mod sync;
 pub mod thread;
 pub mod time;
