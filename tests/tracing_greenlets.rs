@@ -531,6 +531,7 @@ fn fmt_lines_name_the_greenlet() {
         } else {
             assert!(rest.ends_with(&format!("hello from {name}")), "{line}");
             assert!(rest.contains(&format!("req{{name=\"{name}\"}}")), "{line}");
+            assert_eq!(rest.matches("req{").count(), 1, "{line}");
         }
     }
 }

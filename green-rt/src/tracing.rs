@@ -75,6 +75,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroU64;
+use std::sync::Arc;
 
 use thread_local::ThreadLocal;
 use tracing_core::span::{Attributes, Current, Id, Record};
@@ -89,6 +90,9 @@ use crate::hub;
 /// The key of the root context of an OS thread (with or without a hub);
 /// greenlets are keyed by their id, which starts at 1.
 const ROOT: u64 = 0;
+
+/// The owner while no waiter's spans are entered ([`suspended`]).
+const NOBODY: u64 = u64::MAX;
 
 /// The waiter running on this OS thread: the greenlet's id, or [`ROOT`].
 /// Never creates a hub (subscriber calls come from any thread).
@@ -111,8 +115,24 @@ fn running() -> u64 {
 /// `downcast_raw` (so `dispatch.downcast_ref::<Registry>()` and the
 /// layers' own downcasts still find the inner types).
 pub struct Greenlets<S> {
+    shared: Arc<Shared<S>>,
+    /// The same, for the runtime's switch hook ([`suspended`]), which does
+    /// not know `S`: found through `downcast_raw`.
+    hook: Hook,
+}
+
+struct Shared<S> {
     inner: S,
     threads: ThreadLocal<RefCell<Entered>>,
+}
+
+/// A [`Greenlets`] of any inner subscriber, as [`suspended`] finds it.
+struct Hook(Arc<dyn SwitchOut>);
+
+trait SwitchOut: Send + Sync {
+    /// Exits the entered spans of the waiter that was running on this OS
+    /// thread: no waiter is running.
+    fn switch_out(&self);
 }
 
 /// What one [`Greenlets`] has entered on one OS thread.
@@ -128,26 +148,61 @@ struct Entered {
     parked: HashMap<u64, Vec<Id>>,
 }
 
-impl<S> Greenlets<S> {
+impl<S: Subscriber + Send + Sync + 'static> Greenlets<S> {
     /// Wraps `inner`, the subscriber that would otherwise be installed.
     pub fn new(inner: S) -> Greenlets<S> {
-        Greenlets {
+        let shared = Arc::new(Shared {
             inner,
             threads: ThreadLocal::new(),
+        });
+        Greenlets {
+            hook: Hook(shared.clone()),
+            shared,
         }
     }
+}
 
+impl<S> Greenlets<S> {
     /// The wrapped subscriber.
     pub fn inner(&self) -> &S {
-        &self.inner
+        &self.shared.inner
     }
+}
 
+/// Called by the runtime right after a greenlet switched out to the loop
+/// (the one call a switch hook needs): exits the running waiter's spans on
+/// the inner subscriber of the default dispatcher's [`Greenlets`] now,
+/// instead of at the next subscriber call on the thread, so that a span's
+/// busy time stops when its greenlet stops running. They are entered again
+/// at the greenlet's first subscriber call once it runs.
+///
+/// Today the hub has no switch hook and nothing calls this (see the module
+/// documentation, "What the inner subscriber sees").
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn suspended() {
+    tracing_core::dispatcher::get_default(|dispatch| {
+        if let Some(hook) = dispatch.downcast_ref::<Hook>() {
+            hook.0.switch_out();
+        }
+    });
+}
+
+impl<S: Subscriber + Send + Sync> SwitchOut for Shared<S> {
+    fn switch_out(&self) {
+        let cell = self.entered();
+        if cell.borrow().owner != NOBODY {
+            self.switch(cell, NOBODY);
+        }
+    }
+}
+
+impl<S> Shared<S> {
     fn entered(&self) -> &RefCell<Entered> {
         self.threads.get_or_default()
     }
 }
 
-impl<S: Subscriber> Greenlets<S> {
+impl<S: Subscriber> Shared<S> {
     /// Makes the inner subscriber's entered spans on this OS thread those
     /// of the running waiter.
     #[inline]
@@ -196,57 +251,57 @@ impl<S> fmt::Debug for Greenlets<S> {
     }
 }
 
-impl<S: Subscriber> Subscriber for Greenlets<S> {
+impl<S: Subscriber + Send + Sync + 'static> Subscriber for Greenlets<S> {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
-        self.inner.on_register_dispatch(subscriber);
+        self.shared.inner.on_register_dispatch(subscriber);
     }
 
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        self.inner.register_callsite(metadata)
+        self.shared.inner.register_callsite(metadata)
     }
 
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        self.follow();
-        self.inner.enabled(metadata)
+        self.shared.follow();
+        self.shared.inner.enabled(metadata)
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        self.inner.max_level_hint()
+        self.shared.inner.max_level_hint()
     }
 
     fn new_span(&self, span: &Attributes<'_>) -> Id {
-        self.follow();
-        self.inner.new_span(span)
+        self.shared.follow();
+        self.shared.inner.new_span(span)
     }
 
     fn record(&self, span: &Id, values: &Record<'_>) {
-        self.inner.record(span, values);
+        self.shared.inner.record(span, values);
     }
 
     fn record_follows_from(&self, span: &Id, follows: &Id) {
-        self.inner.record_follows_from(span, follows);
+        self.shared.inner.record_follows_from(span, follows);
     }
 
     fn event_enabled(&self, event: &Event<'_>) -> bool {
-        self.follow();
-        self.inner.event_enabled(event)
+        self.shared.follow();
+        self.shared.inner.event_enabled(event)
     }
 
     fn event(&self, event: &Event<'_>) {
-        self.follow();
-        self.inner.event(event);
+        self.shared.follow();
+        self.shared.inner.event(event);
     }
 
     fn enter(&self, span: &Id) {
-        self.follow();
-        self.entered().borrow_mut().spans.push(span.clone());
-        self.inner.enter(span);
+        self.shared.follow();
+        self.shared.entered().borrow_mut().spans.push(span.clone());
+        self.shared.inner.enter(span);
     }
 
     fn exit(&self, span: &Id) {
-        self.follow();
+        self.shared.follow();
         let forward = {
-            let mut e = self.entered().borrow_mut();
+            let mut e = self.shared.entered().borrow_mut();
             if let Some(i) = e.spans.iter().rposition(|s| s == span) {
                 e.spans.remove(i);
                 true
@@ -272,34 +327,37 @@ impl<S: Subscriber> Subscriber for Greenlets<S> {
             }
         };
         if forward {
-            self.inner.exit(span);
+            self.shared.inner.exit(span);
         }
     }
 
     fn clone_span(&self, id: &Id) -> Id {
-        self.inner.clone_span(id)
+        self.shared.inner.clone_span(id)
     }
 
     fn try_close(&self, id: Id) -> bool {
-        self.inner.try_close(id)
+        self.shared.inner.try_close(id)
     }
 
     fn current_span(&self) -> Current {
-        self.follow();
-        self.inner.current_span()
+        self.shared.follow();
+        self.shared.inner.current_span()
     }
 
     // SAFETY: the contract of `downcast_raw` is that a returned pointer
-    // points to a value of the type `id` names. `self` for our own type;
-    // otherwise whatever the inner subscriber returns under its own
-    // contract.
+    // points to a value of the type `id` names: `self` for our own type,
+    // our `hook` field for `Hook`; otherwise whatever the inner subscriber
+    // returns under its own contract.
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
         if id == TypeId::of::<Self>() {
             return Some(self as *const Self as *const ());
         }
+        if id == TypeId::of::<Hook>() {
+            return Some(&self.hook as *const Hook as *const ());
+        }
         // SAFETY: forwarded with the caller's `id`; the inner subscriber
         // upholds the same contract for its own types.
-        unsafe { self.inner.downcast_raw(id) }
+        unsafe { self.shared.inner.downcast_raw(id) }
     }
 }
 
@@ -411,5 +469,72 @@ where
     ) -> fmt::Result {
         write!(writer, "{} ", current_greenlet())?;
         self.inner.format_event(ctx, writer, event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tracing_core::dispatcher;
+
+    use super::*;
+    use crate::sync::mpsc;
+
+    /// An inner subscriber that writes down enters and exits.
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+
+    impl Subscriber for Recorder {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, _: &Event<'_>) {}
+        fn enter(&self, span: &Id) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("enter {}", span.into_u64()));
+        }
+        fn exit(&self, span: &Id) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("exit {}", span.into_u64()));
+        }
+    }
+
+    /// What the hub's switch hook would do: `suspended` right after a
+    /// greenlet switched out exits its spans then, not at the next call.
+    #[test]
+    fn suspended_exits_the_spans_of_the_greenlet_that_switched_out() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let dispatch = Dispatch::new(Greenlets::new(Recorder(log.clone())));
+        let seen = |log: &Arc<Mutex<Vec<String>>>| log.lock().unwrap().join(", ");
+        dispatcher::with_default(&dispatch, || {
+            let (entered, wait) = mpsc::channel();
+            let (go, resume) = mpsc::channel();
+            let h = crate::thread::spawn(move || {
+                dispatcher::get_default(|d| d.enter(&Id::from_u64(7)));
+                entered.send(()).unwrap();
+                resume.recv().unwrap();
+                dispatcher::get_default(|d| d.exit(&Id::from_u64(7)));
+            });
+            wait.recv().unwrap();
+            // The greenlet is parked in `recv`; no call since: still in.
+            assert_eq!(seen(&log), "enter 7");
+            suspended();
+            assert_eq!(seen(&log), "enter 7, exit 7");
+            suspended();
+            assert_eq!(seen(&log), "enter 7, exit 7");
+            go.send(()).unwrap();
+            h.join().unwrap();
+        });
+        // Entered again at its next call, then exited by it.
+        assert_eq!(seen(&log), "enter 7, exit 7, enter 7, exit 7");
     }
 }
