@@ -360,6 +360,7 @@ fn a_killed_greenlet_leaves_no_span_entered() {
     let (subscriber, capture) = wrapped();
     tracing::subscriber::with_default(subscriber, || {
         let (ready, wait) = mpsc::channel::<()>();
+        let (later, after_kill) = mpsc::channel::<()>();
         let victim = thread::spawn(move || {
             let span = tracing::info_span!("doomed", who = 1);
             let _in = span.enter();
@@ -367,22 +368,41 @@ fn a_killed_greenlet_leaves_no_span_entered() {
             ready.send(()).unwrap();
             thread::sleep(Duration::from_secs(3600));
         });
+        // In its own span across the kill: the victim's spans are switched
+        // out when it logs, and in again when the victim unwinds.
+        let bystander = thread::spawn(move || {
+            let span = tracing::info_span!("bystander", who = 2);
+            let _in = span.enter();
+            tracing::info!(who = 2, "before the kill");
+            after_kill.recv().unwrap();
+            tracing::info!(who = 2, "after the kill");
+        });
         wait.recv().unwrap();
-        // The victim's span is the one entered on the thread now.
         victim.kill();
         assert!(thread::is_greenlet_exit(&*victim.join().unwrap_err()));
+        later.send(()).unwrap();
+        bystander.join().unwrap();
         tracing::info!(who = 0, "root after the kill");
         assert!(Span::current().is_none());
         let other = thread::spawn(|| {
-            tracing::info!(who = 2, "another greenlet");
+            tracing::info!(who = 3, "another greenlet");
             Span::current().is_none()
         });
         assert!(other.join().unwrap());
     });
     let lines = capture.lines();
-    assert_eq!(lines[0].spans, ["doomed{who=1}"]);
-    assert!(lines[1..].iter().all(|l| l.spans.is_empty()), "{lines:?}");
-    assert_eq!(capture.closed(), ["doomed{who=1}"]);
+    let spans = |who| {
+        lines
+            .iter()
+            .filter(|l| l.who == who)
+            .map(|l| l.spans.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(spans(1), [["doomed{who=1}"]]);
+    assert_eq!(spans(2), [["bystander{who=2}"], ["bystander{who=2}"]]);
+    assert_eq!(spans(0), [Vec::<String>::new()]);
+    assert_eq!(spans(3), [Vec::<String>::new()]);
+    assert_eq!(capture.closed(), ["doomed{who=1}", "bystander{who=2}"]);
 }
 
 #[test]

@@ -38,12 +38,20 @@
 //! exits and enters (`on_exit`/`on_enter` of every layer), as tokio's
 //! `Instrumented` does at each `poll`: so fmt's `FmtSpan::CLOSE` counts
 //! the time a greenlet was switched out as the span's idle time, and
-//! `FmtSpan::ENTER | FmtSpan::EXIT` print a line at each switch. Because a
-//! switch is seen at the next subscriber call on the thread rather than at
-//! the switch itself, the busy/idle split is approximate: the busy time of
-//! a span runs on until some greenlet of the hub next calls the subscriber,
-//! and restarts when its own greenlet first does after it resumes. The
-//! attribution of events and parents is exact.
+//! `FmtSpan::ENTER | FmtSpan::EXIT` print a line at each switch. (The
+//! choice is forced: the `Registry`'s stack can only be changed through
+//! `enter`/`exit`, and a layer below the wrapper that kept per-thread state
+//! — `EnvFilter`'s scope, fmt's timings — would be wrong if it did not see
+//! the switch.) Because a switch is seen at the next subscriber call on the
+//! thread rather than at the switch itself, the busy/idle split is
+//! approximate: the busy time of a span runs on until some greenlet of the
+//! hub next calls the subscriber (if the last greenlet to block is the
+//! only one in a span, its whole wait counts as busy), and restarts when
+//! its own greenlet first calls it after it resumes. The attribution of
+//! events and parents is exact. A switch hook in the hub, one call of
+//! `crate::tracing::suspended()` right after a greenlet switches out to
+//! the loop, would make the busy time exact; it is written and tested, and
+//! nothing calls it yet.
 //!
 //! **Limits.**
 //! - Wrap the outermost subscriber (`Greenlets::new(registry().with(…))`),
@@ -59,10 +67,11 @@
 //!   green socket or file): write logs with std I/O or a non-blocking
 //!   writer on an OS thread.
 //! - A greenlet that ends with spans still entered (a guard given to
-//!   `mem::forget`, or a greenlet the runtime could not unwind) leaves them
-//!   entered for no one else: they are exited on the inner subscriber at
-//!   the next switch, but never closed — as a forgotten guard under std.
-//!
+//!   `mem::forget`) leaves them entered for no one else: they are exited on
+//!   the inner subscriber at the next switch and stay in the wrapper's
+//!   record of that greenlet, never entered again (under std they would
+//!   stay entered on the thread).
+
 //! **Log lines.** std-style formatters name the thread with
 //! `std::thread::current()`, which under green is the hub's OS thread.
 //! [`current_greenlet`] names the running greenlet instead, and
