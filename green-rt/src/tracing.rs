@@ -71,7 +71,7 @@
 //!   the inner subscriber at the next switch and stay in the wrapper's
 //!   record of that greenlet, never entered again (under std they would
 //!   stay entered on the thread).
-
+//!
 //! **Log lines.** std-style formatters name the thread with
 //! `std::thread::current()`, which under green is the hub's OS thread.
 //! [`current_greenlet`] names the running greenlet instead, and
