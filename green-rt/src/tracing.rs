@@ -225,8 +225,8 @@ impl<S: Subscriber> Shared<S> {
 
     /// Exits the spans of the previous owner (innermost first), enters
     /// those of `now` (outermost first). No borrow is held while the inner
-    /// subscriber runs: its `exit` may call back (the `Registry` closes
-    /// through the dispatcher), and those calls find `now` the owner.
+    /// subscriber runs: a layer's `on_exit`/`on_enter` may call back
+    /// through the dispatcher, and those calls find `now` the owner.
     #[cold]
     fn switch(&self, cell: &RefCell<Entered>, now: u64) {
         let (before, left) = {
