@@ -41,6 +41,10 @@
 //!
 //! **Runtime**: [`runtime`] (options, statistics) and
 //! [`thread_local!`] (greenlet-local storage).
+//!
+//! **Feature `tracing`**: `tracing` (`green::tracing`: `tracing` spans
+//! that follow their greenlet across switches, and log lines that name the
+//! greenlet).
 
 pub use green_macros::{main, patch, test, unpatched};
 pub use green_rt::*;

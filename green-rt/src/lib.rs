@@ -28,4 +28,6 @@ pub mod thread;
 pub mod time;
 pub mod timeout;
 pub mod tpool;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 pub mod websocket;
