@@ -29,7 +29,8 @@ const RT_LAYERS: &[&[&str]] = &[
     &["hook"],
     &["context"],
     &["wait"],
-    &["io", "waiter", "workers"],
+    &["io", "waiter", "workers", "sample"],
+    &["monitor"],
 ];
 
 fn src() -> PathBuf {

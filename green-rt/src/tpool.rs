@@ -120,6 +120,13 @@ pub fn threads() -> usize {
     lock(pool()).threads
 }
 
+/// The pool's load now: jobs queued (not yet taken by a thread), threads
+/// running a job, and threads in all.
+pub(crate) fn load() -> (usize, usize, usize) {
+    let s = lock(pool());
+    (s.queue.len(), s.threads - s.idle.min(s.threads), s.threads)
+}
+
 /// Runs `f` on a pool thread and returns its value; the calling greenlet
 /// waits greenly meanwhile, so its hub keeps running the others.
 ///

@@ -12,8 +12,8 @@
 //!
 //! **The fix.** [`Greenlets`] wraps the whole subscriber (the `Registry`
 //! with its layers) and keeps each greenlet's stack of entered spans
-//! itself. The runtime has no switch hook, so the wrapper notices switches
-//! lazily: every call that can look at the current span (`enter`, `exit`,
+//! itself. The hub tells it when a greenlet switches out (a hook the
+//! wrapper installs), and it notices which greenlet runs at every call that can look at the current span (`enter`, `exit`,
 //! `event`, `new_span`, `current_span`, `enabled`, `event_enabled`) first
 //! checks which greenlet is running on this OS thread; if it is not the one
 //! whose spans are entered on the inner subscriber, it exits those (top
@@ -42,16 +42,11 @@
 //! choice is forced: the `Registry`'s stack can only be changed through
 //! `enter`/`exit`, and a layer below the wrapper that kept per-thread state
 //! — `EnvFilter`'s scope, fmt's timings — would be wrong if it did not see
-//! the switch.) Because a switch is seen at the next subscriber call on the
-//! thread rather than at the switch itself, the busy/idle split is
-//! approximate: the busy time of a span runs on until some greenlet of the
-//! hub next calls the subscriber (if the last greenlet to block is the
-//! only one in a span, its whole wait counts as busy), and restarts when
-//! its own greenlet first calls it after it resumes. The attribution of
-//! events and parents is exact. A switch hook in the hub, one call of
-//! `crate::tracing::suspended()` right after a greenlet switches out to
-//! the loop, would make the busy time exact; it is written and tested, and
-//! nothing calls it yet.
+//! the switch.) The spans of a greenlet are exited the moment it switches
+//! out (the hub calls the wrapper's hook then), so a span's busy time stops
+//! when its greenlet stops running; they are entered again at its first
+//! subscriber call after it resumes, so busy time restarts then, not at
+//! the resume itself. The attribution of events and parents is exact.
 //!
 //! **Limits.**
 //! - Wrap the outermost subscriber (`Greenlets::new(registry().with(…))`),
@@ -94,7 +89,7 @@ use tracing_subscriber::fmt::FmtContext;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::hub;
+use crate::rt::{context, hub};
 
 /// The key of the root context of an OS thread (with or without a hub);
 /// greenlets are keyed by their id, which starts at 1.
@@ -107,7 +102,7 @@ const NOBODY: u64 = u64::MAX;
 /// Never creates a hub (subscriber calls come from any thread).
 #[inline]
 fn running() -> u64 {
-    match hub::try_hub() {
+    match context::try_hub() {
         Some(hub) if !hub.in_root() => hub.current_task().id,
         _ => ROOT,
     }
@@ -164,6 +159,7 @@ impl<S: Subscriber + Send + Sync + 'static> Greenlets<S> {
             inner,
             threads: ThreadLocal::new(),
         });
+        hub::on_switch_out(suspended);
         Greenlets {
             hook: Hook(shared.clone()),
             shared,
@@ -185,9 +181,7 @@ impl<S> Greenlets<S> {
 /// busy time stops when its greenlet stops running. They are entered again
 /// at the greenlet's first subscriber call once it runs.
 ///
-/// Today the hub has no switch hook and nothing calls this (see the module
-/// documentation, "What the inner subscriber sees").
-#[cfg_attr(not(test), allow(dead_code))]
+/// [`Greenlets::new`] installs it as the hubs' switch-out hook.
 pub(crate) fn suspended() {
     tracing_core::dispatcher::get_default(|dispatch| {
         if let Some(hook) = dispatch.downcast_ref::<Hook>() {
@@ -421,7 +415,7 @@ impl fmt::Display for CurrentGreenlet {
 /// assert!(h.join().unwrap().starts_with("handler#"));
 /// ```
 pub fn current_greenlet() -> CurrentGreenlet {
-    match hub::try_hub() {
+    match context::try_hub() {
         Some(hub) => {
             let task = hub.current_task();
             CurrentGreenlet {

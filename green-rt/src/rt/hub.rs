@@ -17,8 +17,8 @@ use std::io;
 use std::panic::Location;
 use std::pin::Pin;
 use std::ptr;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
@@ -119,6 +119,32 @@ impl WaitingStats {
     }
 }
 
+/// Called on the root context right after a greenlet switched out to the
+/// loop, if set (the `tracing` integration exits the greenlet's spans).
+static SWITCH_OUT: OnceLock<fn()> = OnceLock::new();
+
+/// Sets the switch-out hook (once per process; later calls are ignored).
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+pub(crate) fn on_switch_out(hook: fn()) {
+    let _ = SWITCH_OUT.set(hook);
+}
+
+/// A blocking detector watches the hubs: they publish their switches and
+/// running waiter (see [`super::handle::Monitor`]). Off, a switch costs
+/// one relaxed load more.
+static WATCHED: AtomicBool = AtomicBool::new(false);
+
+/// Makes every hub publish what the blocking detector reads (from its next
+/// switch on).
+pub(crate) fn watch() {
+    WATCHED.store(true, Ordering::Relaxed);
+}
+
+#[inline(always)]
+fn watched() -> bool {
+    WATCHED.load(Ordering::Relaxed)
+}
+
 /// Every hub of the process, for the monitor.
 static HUBS: Mutex<Vec<Weak<HubHandle>>> = Mutex::new(Vec::new());
 
@@ -179,6 +205,8 @@ pub(crate) struct Hub {
     pub(crate) root_locals: Locals,
     /// What the root context waits for, since when.
     root_wait: Cell<(Wait, Instant)>,
+    /// The root context is in `run_until` (waiting), not running its code.
+    root_waiting: Cell<bool>,
     stacks: RefCell<StackPool>,
     /// The hub's coarse clock: the end of its last poll.
     tick: Cell<Instant>,
@@ -233,6 +261,7 @@ impl Hub {
             root,
             root_locals: Locals::default(),
             root_wait: Cell::new((Wait::Nothing, now)),
+            root_waiting: Cell::new(false),
             tick: Cell::new(now),
             longest_stall: Cell::new(Duration::ZERO),
             switches: Cell::new(0),
@@ -301,7 +330,11 @@ impl Hub {
             mapped_stacks: stacks.mapped(),
             stack_size: stacks.default_size(),
             waiting: self.waiting(),
-            longest_stall: self.longest_stall.get(),
+            // Up to now: the time since the last poll counts too.
+            longest_stall: self
+                .longest_stall
+                .get()
+                .max(Instant::now().saturating_duration_since(self.tick.get())),
             blocking_queued: 0,
             blocking_busy: 0,
             blocking_threads: 0,
@@ -336,7 +369,7 @@ impl Hub {
         let running = self.running().map(|g| g.task.id);
         let mut out = vec![Report {
             task: self.root.clone(),
-            running: self.in_root(),
+            running: self.in_root() && !self.root_waiting.get(),
             ready: false,
             wait: self.root_wait.get(),
             born: None,
@@ -351,11 +384,6 @@ impl Hub {
             });
         }
         out
-    }
-
-    /// The hub's coarse clock (the end of its last poll).
-    pub(crate) fn tick(&self) -> Instant {
-        self.tick.get()
     }
 
     /// Records what the running waiter is about to wait for.
@@ -419,14 +447,22 @@ impl Hub {
         let Some(g) = self.greenlet(slot) else { return };
         self.current.set(g);
         self.budget.set(BUDGET);
+        let watched = watched();
         let monitor = &self.handle.monitor;
-        let n = self.switches.get() + 1;
-        self.switches.set(n);
-        monitor.switches.store(n, Ordering::Relaxed);
-        monitor.running.store(g.task.id, Ordering::Relaxed);
+        if watched {
+            let n = self.switches.get() + 1;
+            self.switches.set(n);
+            monitor.switches.store(n, Ordering::Relaxed);
+            monitor.running.store(g.task.id, Ordering::Relaxed);
+        }
         let result = g.resume(&self.stacks);
-        monitor.running.store(0, Ordering::Relaxed);
+        if watched {
+            monitor.running.store(0, Ordering::Relaxed);
+        }
         self.current.set(ptr::null());
+        if let Some(hook) = SWITCH_OUT.get() {
+            hook();
+        }
         if result != Resumed::Suspended {
             self.finish(slot);
         }
@@ -492,7 +528,9 @@ impl Hub {
     #[inline(never)]
     fn yield_root(&self) {
         let monitor = &self.handle.monitor;
-        monitor.running.store(0, Ordering::Relaxed);
+        if watched() {
+            monitor.running.store(0, Ordering::Relaxed);
+        }
         let n = self.ready.borrow().len();
         for _ in 0..n {
             let next = self.ready.borrow_mut().pop_front();
@@ -504,7 +542,9 @@ impl Hub {
         self.ticks.set(0);
         self.poll(Some(Duration::ZERO));
         self.budget.set(BUDGET);
-        monitor.running.store(self.root.id, Ordering::Relaxed);
+        if watched() {
+            monitor.running.store(self.root.id, Ordering::Relaxed);
+        }
     }
 
     /// Queues the greenlet in `slot` to run.
@@ -537,12 +577,18 @@ impl Hub {
 
     /// Runs the loop on the root context until `done` holds.
     fn run_until(&self, done: impl Fn() -> bool) {
+        let outer = self.root_waiting.replace(true);
         let monitor = &self.handle.monitor;
-        monitor.running.store(0, Ordering::Relaxed);
+        if watched() {
+            monitor.running.store(0, Ordering::Relaxed);
+        }
         loop {
             if done() {
                 self.budget.set(BUDGET);
-                monitor.running.store(self.root.id, Ordering::Relaxed);
+                self.root_waiting.set(outer);
+                if watched() {
+                    monitor.running.store(self.root.id, Ordering::Relaxed);
+                }
                 return;
             }
             let next = self.ready.borrow_mut().pop_front();

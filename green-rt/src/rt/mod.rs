@@ -6,8 +6,9 @@
 //! a circle in the whole crate (`scripts/layers.py` prints the graph).
 //!
 //! ```text
+//!  12  monitor               the blocking detector, the dump's collection
 //!  11  io  waiter  workers   waiting for I/O; the primitives' wait queues;
-//!                            worker hubs and placement
+//!      sample                worker hubs and placement; sampling a thread
 //!  10  wait                  parking the current waiter, interrupts
 //!   9  context               the thread's hub: made, found, torn down
 //!   8  hook                  the panic hook
@@ -39,8 +40,10 @@ pub(crate) mod hub;
 pub(crate) mod io;
 pub(crate) mod locals;
 pub(crate) mod loom;
+pub(crate) mod monitor;
 pub(crate) mod overflow;
 pub(crate) mod park;
+pub(crate) mod sample;
 pub(crate) mod scheduled;
 pub(crate) mod spin;
 pub(crate) mod stack;

@@ -92,12 +92,6 @@ impl WaitQueue {
         }
     }
 
-    /// A waiter for the current task on this queue's primitive, not
-    /// queued.
-    pub(crate) fn waiter(&self) -> Waiter {
-        Waiter::current(self.what)
-    }
-
     /// Queues the current waiter at the back.
     #[inline]
     pub(crate) fn push_current(&mut self) -> Arc<Waiter> {

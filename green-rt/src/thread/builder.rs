@@ -190,6 +190,7 @@ impl Builder {
         F: FnOnce() -> T + 'scope,
         T: 'scope,
     {
+        crate::runtime::start_from_env();
         let packet = new_packet(scope);
         let main: Box<dyn Start + 'scope> = Box::new(GreenletMain {
             f,

@@ -11,8 +11,14 @@
 //! turn and stay there; [`spawn_local`](crate::thread::spawn_local) and
 //! scoped greenlets stay on the spawning hub.
 
-pub use crate::rt::hub::HubStats;
-use crate::rt::{context, workers};
+mod dump;
+
+use std::time::Duration;
+
+pub use crate::rt::hub::{HubStats, WaitingStats};
+use crate::rt::{context, monitor, workers};
+pub(crate) use dump::start_from_env;
+pub use dump::{DETAILS, Dump, GreenletInfo, HubDump, Stalled, State, WaitingOn, dump};
 
 /// Options of the runtime, applied to the current thread's hub.
 ///
@@ -29,6 +35,8 @@ use crate::rt::{context, workers};
 pub struct Builder {
     workers: usize,
     stack_size: Option<usize>,
+    blocking: Option<Duration>,
+    dump_on_sigusr1: bool,
 }
 
 impl Default for Builder {
@@ -43,7 +51,41 @@ impl Builder {
         Builder {
             workers: 1,
             stack_size: None,
+            blocking: None,
+            dump_on_sigusr1: false,
         }
+    }
+
+    /// Turns on the blocking detector (gevent's monitor thread with
+    /// `max_blocking_time`, eventlet's `hub_blocking_detection`): when a
+    /// hub runs one greenlet (or its thread's root context) for `threshold`
+    /// without switching while other greenlets wait on it, a line on stderr
+    /// names that greenlet (id, name, where it was spawned, how long it has
+    /// blocked the hub) with the backtrace of the code that blocks, once
+    /// per stall. `GREEN_BLOCKING_MS=N` in the environment does the same
+    /// for any program (it is read when the runtime starts or a first
+    /// greenlet is spawned).
+    ///
+    /// A thread (`green-monitor`) looks at every hub each quarter of
+    /// `threshold`, reading counters the hubs publish with relaxed stores
+    /// (which they do whether the detector runs or not). The backtrace is
+    /// taken by the stalled thread itself, in a handler of SIGURG that the
+    /// monitor sends it: it walks its own stack into a static buffer, and
+    /// the monitor symbolizes it. Limits: a thread stalled inside the
+    /// dynamic loader cannot walk its stack (the report then has no
+    /// backtrace); a system call the signal interrupts is restarted.
+    /// Once per process: a later call with another threshold is ignored.
+    pub fn blocking_detector(mut self, threshold: Duration) -> Builder {
+        self.blocking = Some(threshold);
+        self
+    }
+
+    /// Prints [`dump`] on stderr at each SIGUSR1 (from a thread of its
+    /// own, so a blocked hub is reported too); `GREEN_DUMP_SIGNAL=1` in the
+    /// environment does the same. Once per process.
+    pub fn dump_on_sigusr1(mut self) -> Builder {
+        self.dump_on_sigusr1 = true;
+        self
     }
 
     /// Number of hubs (OS threads running greenlets), at least 1; the
@@ -98,6 +140,13 @@ impl Builder {
         if let Some(size) = self.stack_size {
             hub.set_default_stack_size(size);
         }
+        start_from_env();
+        if let Some(threshold) = self.blocking {
+            monitor::start_detector(threshold);
+        }
+        if self.dump_on_sigusr1 {
+            dump::dump_on_sigusr1();
+        }
         if self.workers <= 1 {
             return f();
         }
@@ -114,7 +163,15 @@ pub fn hubs() -> usize {
     workers::count()
 }
 
-/// Counters of the current thread's hub.
+/// Counters of the current thread's hub, and of the blocking pool.
+///
+/// [`HubStats::waiting`] walks the hub's greenlets: cheap for a monitoring
+/// call (about a millisecond for 100 000), not for a hot loop.
 pub fn stats() -> HubStats {
-    context::hub().stats()
+    let mut stats = context::hub().stats();
+    let (queued, busy, threads) = crate::tpool::load();
+    stats.blocking_queued = queued;
+    stats.blocking_busy = busy;
+    stats.blocking_threads = threads;
+    stats
 }
