@@ -39,7 +39,7 @@ impl Semaphore {
         Arc::new(Semaphore {
             state: SpinLock::new(State {
                 permits,
-                waiters: WaitQueue::new(),
+                waiters: WaitQueue::new("Semaphore"),
             }),
             held: AtomicUsize::new(0),
             total: permits,
@@ -144,7 +144,7 @@ impl Tokens {
         Arc::new(Tokens {
             state: SpinLock::new(TokenState {
                 tokens: 0,
-                waiters: WaitQueue::new(),
+                waiters: WaitQueue::new("Tokens"),
             }),
         })
     }

@@ -121,3 +121,21 @@ pub(crate) fn park_until(_deadline: Instant) {
 pub(crate) fn expired(_deadline: Instant) -> bool {
     current().timed_out.load(Ordering::Acquire)
 }
+
+/// What a waiter waits for (the runtime records it for `runtime::dump`;
+/// the models only need the type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// A primitive's wait queue, by name.
+    Queue(&'static str),
+}
+
+/// [`park`], recording what the waiter waits for (ignored here).
+pub(crate) fn park_on(_why: Wait) {
+    park();
+}
+
+/// [`park_until`], recording what the waiter waits for (ignored here).
+pub(crate) fn park_until_on(deadline: Instant, _why: Wait) {
+    park_until(deadline);
+}
