@@ -4,7 +4,7 @@
 # any report fail the run; a test that fails for timing under valgrind's
 # slowdown is reported, not counted: the plain `cargo test` checks it). Greenlet stacks are switched by corosensei;
 # green registers each stack with valgrind (VALGRIND_STACK_REGISTER, in
-# green-rt/src/stack.rs), so memcheck takes a jump onto one for a switch,
+# green-rt/src/rt/stack.rs), so memcheck takes a jump onto one for a switch,
 # not for a frame of hundreds of kilobytes (without it, reads of the
 # thread's own TLS are reported as invalid). Leaks are not checked (the hub
 # and stack pool live until exit on purpose). Needs valgrind
@@ -26,7 +26,7 @@ if [ ${#tests[@]} -eq 0 ]; then
 fi
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
-cargo test --workspace --features tls --no-run "${args[@]}" 2>&1 | grep -o 'target/debug/deps/[^ )]*' > /tmp/green-valgrind-bins
+cargo test --workspace --features tls,tracing --no-run "${args[@]}" 2>&1 | grep -o 'target/debug/deps/[^ )]*' > /tmp/green-valgrind-bins
 status=0
 while read -r bin; do
   echo "== valgrind $bin"
