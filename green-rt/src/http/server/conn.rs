@@ -41,25 +41,110 @@ const LINGER_BYTES: usize = 1 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemoteAddr(pub SocketAddr);
 
-/// A parsed request head.
+/// What the server keeps of a parsed request head; the method, target,
+/// version and headers are written straight into the request.
+#[derive(Debug, Clone, Copy)]
 struct Head {
-    method: Method,
-    uri: Uri,
-    version: Version,
-    headers: HeaderMap,
     decoder: Decoder,
     keep_alive: bool,
     expect_continue: bool,
 }
 
-// Moved once per request; boxing the head would cost an allocation.
-#[allow(clippy::large_enum_variant)]
 enum Next {
     Request(Head),
     /// Close without an answer (EOF, idle timeout, stopping, I/O error).
     Close,
     /// Answer with this status and close.
     Reject(StatusCode),
+}
+
+/// A request whose handler runs: what answering its panic needs.
+struct InFlight {
+    /// Where its response starts in the write buffer.
+    resp_start: usize,
+    /// The write buffer's sends before it: more means it started leaving.
+    flushes: u64,
+    /// Its access log line, if the log is on.
+    log: Option<String>,
+}
+
+/// Most headers of a request remembered for the next one.
+const REUSE_HEADERS: usize = 32;
+
+/// One header remembered from the previous request, at its position.
+struct Seen {
+    name: HeaderName,
+    value: HeaderValue,
+    /// Misses in a row at this position (a value that changes on every
+    /// request is not copied for the next one each time).
+    misses: u32,
+}
+
+/// What a connection remembers of its previous request head: a keep-alive
+/// client tends to send the same target and the same headers again, whose
+/// values are then shared (a reference count) instead of parsed, copied
+/// and freed once more.
+struct Reuse {
+    headers: Vec<Seen>,
+    /// The previous origin-form target (`/` at first).
+    uri: Uri,
+}
+
+impl Reuse {
+    fn new() -> Reuse {
+        Reuse {
+            headers: Vec::new(),
+            uri: Uri::from_static("/"),
+        }
+    }
+
+    /// The target `path` (origin-form: the previous one shared if equal).
+    fn uri(&mut self, path: &str) -> Option<Uri> {
+        if self.uri.path_and_query().map(|p| p.as_str()) == Some(path) {
+            return Some(self.uri.clone());
+        }
+        let uri: Uri = path.parse().ok()?;
+        if path.starts_with('/') {
+            self.uri = uri.clone();
+        }
+        Some(uri)
+    }
+
+    /// The `i`th header, `name: value` as received.
+    #[inline]
+    fn header(&mut self, i: usize, name: &[u8], value: &[u8]) -> Option<(HeaderName, HeaderValue)> {
+        if let Some(seen) = self.headers.get_mut(i) {
+            // A valid name compares without case to its lowercase form.
+            if seen.value.as_bytes() == value
+                && seen.name.as_str().as_bytes().eq_ignore_ascii_case(name)
+            {
+                seen.misses = 0;
+                return Some((seen.name.clone(), seen.value.clone()));
+            }
+        }
+        let name = HeaderName::from_bytes(name).ok()?;
+        let value = HeaderValue::from_bytes(value).ok()?;
+        let known = self.headers.len();
+        match self.headers.get_mut(i) {
+            Some(seen) => {
+                seen.misses = seen.misses.saturating_add(1);
+                // Replaced after its first miss, then every 16th.
+                if seen.misses == 1 || seen.misses % 16 == 0 {
+                    seen.name = name.clone();
+                    seen.value = value.clone();
+                }
+            }
+            None if i == known && i < REUSE_HEADERS => {
+                self.headers.push(Seen {
+                    name: name.clone(),
+                    value: value.clone(),
+                    misses: 0,
+                });
+            }
+            None => {}
+        }
+        Some((name, value))
+    }
 }
 
 struct Conn<'a> {
@@ -75,6 +160,14 @@ struct Conn<'a> {
     served: u64,
     /// Set by a `101 Switching Protocols` response: what takes the stream.
     upgrade: Option<Upgrade>,
+    /// Set while a handler runs.
+    in_flight: Option<InFlight>,
+    reuse: Reuse,
+    /// The waits' lengths in reaper ticks: a new connection's first
+    /// request, a head once started, an idle keep-alive connection.
+    first_ticks: u64,
+    head_ticks: u64,
+    idle_ticks: u64,
 }
 
 /// The connection's read side: borrowed directly while no request body
@@ -146,6 +239,11 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
         slot,
         served: 0,
         upgrade: None,
+        in_flight: None,
+        reuse: Reuse::new(),
+        first_ticks: app.tracker.ticks(app.config.header_read_timeout),
+        head_ticks: app.tracker.ticks(app.config.header_read_timeout),
+        idle_ticks: app.tracker.ticks(app.config.keep_alive_timeout),
     };
     conn.run();
 }
@@ -170,32 +268,66 @@ fn transport(stream: TcpStream, app: &App) -> Option<Transport> {
 }
 
 impl Conn<'_> {
+    /// Serves requests until the connection ends. A handler's panic
+    /// unwinds to here: its client gets a 500 if nothing of its response
+    /// left yet, and the connection closes.
     fn run(&mut self) {
-        loop {
-            match self.read_head() {
-                Next::Request(head) => {
-                    if !self.handle(head) {
-                        break;
-                    }
-                    self.served += 1;
+        match thread::catch_unwind(|| self.serve_requests()) {
+            Ok(true) => {}
+            // Rejected: the answer went out and the stream was shut down.
+            Ok(false) => return,
+            Err(payload) => {
+                if thread::is_greenlet_exit(&*payload) {
+                    thread::resume_unwind(payload);
                 }
-                Next::Close => break,
-                Next::Reject(status) => {
-                    self.reject(status);
-                    return;
+                // Only a handler's panic (or its response body's) is
+                // answered; the server's own would be a bug: it goes on.
+                let Some(at) = self.in_flight.take() else {
+                    thread::resume_unwind(payload);
+                };
+                // The panic was reported by the hook, as std reports a
+                // thread's. Answer 500 if nothing of this response left.
+                if self.flushes == at.flushes {
+                    self.wbuf.truncate(at.resp_start);
+                    error_response(&mut self.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
                 }
+                self.log(at.log, StatusCode::INTERNAL_SERVER_ERROR, None);
             }
         }
         let _ = self.flush();
         let _ = self.stream.shutdown(Shutdown::Write);
     }
 
+    /// The request loop; `false` when a request was rejected (answered
+    /// and shut down already).
+    fn serve_requests(&mut self) -> bool {
+        loop {
+            // Built here and filled in place by the parser: a request is
+            // large, and each move of it is a copy.
+            let mut req = Request::new(Body::empty());
+            match self.read_head(&mut req) {
+                Next::Request(head) => {
+                    if !self.handle(req, head) {
+                        return true;
+                    }
+                    self.served += 1;
+                }
+                Next::Close => return true,
+                Next::Reject(status) => {
+                    self.reject(status);
+                    return false;
+                }
+            }
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         flush(&self.stream, &mut self.wbuf, &mut self.flushes)
     }
 
-    /// Reads until a whole request head is buffered, and parses it.
-    fn read_head(&mut self) -> Next {
+    /// Reads until a whole request head is buffered, and parses it into
+    /// `req`.
+    fn read_head(&mut self, req: &mut Request<Body>) -> Next {
         let app = self.app;
         let cfg = &app.config;
         let mut inb = inbound(&mut self.inbound);
@@ -210,13 +342,13 @@ impl Conn<'_> {
                 .count();
             inb.pos += skip;
             if inb.pos < inb.end {
-                match parse(inb.buffered(), cfg.max_headers) {
+                match parse(inb.buffered(), cfg.max_headers, req, &mut self.reuse) {
                     Ok(Some((_, len))) if len > cfg.max_header_bytes => {
                         break Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
                     }
                     Ok(Some((head, len))) => {
                         inb.pos += len;
-                        break head;
+                        break Next::Request(head);
                     }
                     Ok(None) if inb.end - inb.pos >= cfg.max_header_bytes => {
                         break Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
@@ -226,19 +358,19 @@ impl Conn<'_> {
                         // incomplete.
                         if waiting != HEAD {
                             waiting = HEAD;
-                            self.slot.wait(&app.tracker, HEAD, cfg.header_read_timeout);
+                            self.slot.wait(&app.tracker, HEAD, self.head_ticks);
                         }
                     }
                     Err(status) => break Next::Reject(status),
                 }
             } else if waiting != IDLE {
                 waiting = IDLE;
-                let timeout = if self.served == 0 {
-                    cfg.header_read_timeout
+                let ticks = if self.served == 0 {
+                    self.first_ticks
                 } else {
-                    cfg.keep_alive_timeout
+                    self.idle_ticks
                 };
-                self.slot.wait(&app.tracker, IDLE, timeout);
+                self.slot.wait(&app.tracker, IDLE, ticks);
                 // A stop that began before the wait was marked is seen
                 // here; one that begins after it shuts the read side down.
                 if app.tracker.is_stopping() {
@@ -270,18 +402,15 @@ impl Conn<'_> {
     }
 
     /// Serves one request; returns whether the connection goes on.
-    fn handle(&mut self, head: Head) -> bool {
+    fn handle(&mut self, mut req: Request<Body>, head: Head) -> bool {
         let app = self.app;
         let cfg = &app.config;
         let Head {
-            method,
-            uri,
-            version,
-            headers,
             decoder,
             mut keep_alive,
             expect_continue,
         } = head;
+        let version = req.version();
         if let Decoder::Length(n) = decoder
             && n > cfg.max_body_bytes
         {
@@ -289,7 +418,7 @@ impl Conn<'_> {
             return false;
         }
         let has_body = decoder != Decoder::Done;
-        let body = {
+        {
             let mut inb = inbound(&mut self.inbound);
             inb.begin(decoder, expect_continue && version == Version::HTTP_11);
             inb.max_body = cfg.max_body_bytes;
@@ -298,24 +427,17 @@ impl Conn<'_> {
                 let _ = inb.stream.set_read_timeout(Some(cfg.read_timeout));
                 let generation = inb.generation;
                 drop(inb);
-                Body::incoming(self.inbound.clone(), generation)
-            } else {
-                Body::empty()
+                *req.body_mut() = Body::incoming(self.inbound.clone(), generation);
             }
-        };
+        }
         if has_body && !self.wbuf.is_empty() && self.flush().is_err() {
             return false;
         }
-        let is_head = method == Method::HEAD;
+        let is_head = req.method() == Method::HEAD;
         let log = cfg
             .access_log
             .as_ref()
-            .map(|_| format!("{method} {uri} {version:?}"));
-        let mut req = Request::new(body);
-        *req.method_mut() = method;
-        *req.uri_mut() = uri;
-        *req.version_mut() = version;
-        *req.headers_mut() = headers;
+            .map(|_| format!("{} {} {:?}", req.method(), req.uri(), version));
         if cfg.remote_addr {
             req.extensions_mut().insert(RemoteAddr(self.peer));
         }
@@ -323,32 +445,17 @@ impl Conn<'_> {
             keep_alive = false;
         }
 
-        let resp_start = self.wbuf.len();
-        let flushes = self.flushes;
-        // The request goes in by reference: moving it into the closure
-        // would copy it once more.
-        let mut req = Some(req);
-        let outcome = thread::catch_unwind(|| {
-            let resp = self.app.handler.call(req.take().expect("request"));
-            self.respond(resp, version, is_head, keep_alive, has_body)
+        // A panic from here to the response's end unwinds to `run`.
+        self.in_flight = Some(InFlight {
+            resp_start: self.wbuf.len(),
+            flushes: self.flushes,
+            log,
         });
-        let (status, sent, keep_alive) = match outcome {
-            Ok(Ok(r)) => r,
-            Ok(Err(_)) => return false,
-            Err(payload) => {
-                if thread::is_greenlet_exit(&*payload) {
-                    thread::resume_unwind(payload);
-                }
-                // The panic was reported by the hook, as std reports a
-                // thread's. Answer 500 if nothing of this response left.
-                if self.flushes == flushes {
-                    self.wbuf.truncate(resp_start);
-                    error_response(&mut self.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
-                    let _ = self.flush();
-                }
-                self.log(log, StatusCode::INTERNAL_SERVER_ERROR, None);
-                return false;
-            }
+        let resp = self.app.handler.call(req);
+        let outcome = self.respond(resp, version, is_head, keep_alive, has_body);
+        let log = self.in_flight.take().and_then(|f| f.log);
+        let Ok((status, sent, keep_alive)) = outcome else {
+            return false;
         };
         self.log(log, status, Some(sent));
         if let Some(upgrade) = self.upgrade.take() {
@@ -435,12 +542,15 @@ impl Conn<'_> {
         if unread_waiting || self.app.tracker.is_stopping() {
             keep_alive = false;
         }
-        let (parts, body) = resp.into_parts();
-        let status = parts.status;
+        // The body is taken out and the head read in place: moving the
+        // response apart would copy it.
+        let mut resp = resp;
+        let status = resp.status();
         if status == StatusCode::SWITCHING_PROTOCOLS {
-            return self.switch(parts, version);
+            return self.switch(resp, version);
         }
-        let kind = body.into_kind();
+        let kind = std::mem::take(resp.body_mut()).into_kind();
+        let headers = resp.headers();
         let bodiless = status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
@@ -451,7 +561,7 @@ impl Conn<'_> {
                 Kind::Empty => Framing::Length(0),
                 Kind::Bytes { data, pos } => Framing::Length((data.len() - pos) as u64),
                 Kind::Reader { len: Some(n), .. } => Framing::Length(*n),
-                _ => match content_length(&parts.headers) {
+                _ => match content_length(headers) {
                     Some(n) => Framing::Length(n),
                     None if version == Version::HTTP_11 => Framing::Chunked,
                     None => {
@@ -475,7 +585,7 @@ impl Conn<'_> {
             w.extend_from_slice(b"\r\n");
         }
         let mut has_date = false;
-        for (name, value) in &parts.headers {
+        for (name, value) in headers {
             if name == header::CONNECTION {
                 // The handler's `Connection: close` is honoured; the
                 // server writes the header itself.
@@ -562,10 +672,10 @@ impl Conn<'_> {
     /// response's extensions, or on HTTP/1.0, the answer is 500 instead.
     fn switch(
         &mut self,
-        mut parts: ::http::response::Parts,
+        mut resp: Response<Body>,
         version: Version,
     ) -> io::Result<(StatusCode, u64, bool)> {
-        let upgrade = parts.extensions.remove::<Upgrade>();
+        let upgrade = resp.extensions_mut().remove::<Upgrade>();
         let Some(upgrade) = upgrade.filter(|_| version == Version::HTTP_11) else {
             error_response(&mut self.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
             self.flush()?;
@@ -574,7 +684,7 @@ impl Conn<'_> {
         let w = &mut self.wbuf;
         w.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
         let mut has_date = false;
-        for (name, value) in &parts.headers {
+        for (name, value) in resp.headers() {
             if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
                 continue;
             }
@@ -798,26 +908,33 @@ fn parse_length(b: &[u8]) -> Option<u64> {
     Some(n)
 }
 
-/// Parses a request head from `buf`: `Ok(None)` while incomplete, the
-/// request and the head's length when complete, or the status to reject
-/// it with.
-fn parse(buf: &[u8], max_headers: usize) -> Result<Option<(Next, usize)>, StatusCode> {
+/// Parses a request head from `buf` into `req`: `Ok(None)` while
+/// incomplete, what the server keeps of the head and its length when
+/// complete, or the status to reject it with.
+fn parse(
+    buf: &[u8],
+    max_headers: usize,
+    req: &mut Request<Body>,
+    reuse: &mut Reuse,
+) -> Result<Option<(Head, usize)>, StatusCode> {
     if max_headers <= STACK_HEADERS {
         let mut hs = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
-        parse_with(buf, &mut hs[..max_headers])
+        parse_with(buf, &mut hs[..max_headers], req, reuse)
     } else {
         let mut hs: Vec<MaybeUninit<httparse::Header<'_>>> =
             (0..max_headers).map(|_| MaybeUninit::uninit()).collect();
-        parse_with(buf, &mut hs)
+        parse_with(buf, &mut hs, req, reuse)
     }
 }
 
 fn parse_with<'b>(
     buf: &'b [u8],
     hs: &mut [MaybeUninit<httparse::Header<'b>>],
-) -> Result<Option<(Next, usize)>, StatusCode> {
-    let mut req = httparse::Request::new(&mut []);
-    let len = match req.parse_with_uninit_headers(buf, hs) {
+    req: &mut Request<Body>,
+    reuse: &mut Reuse,
+) -> Result<Option<(Head, usize)>, StatusCode> {
+    let mut raw = httparse::Request::new(&mut []);
+    let len = match raw.parse_with_uninit_headers(buf, hs) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
@@ -827,27 +944,27 @@ fn parse_with<'b>(
         Err(_) => return Err(StatusCode::BAD_REQUEST),
     };
     let bad = StatusCode::BAD_REQUEST;
-    let method = Method::from_bytes(req.method.ok_or(bad)?.as_bytes()).map_err(|_| bad)?;
-    let uri: Uri = match req.path.ok_or(bad)? {
-        // The most requested path, without an allocation.
-        "/" => Uri::from_static("/"),
-        path => path.parse().map_err(|_| bad)?,
-    };
-    let version = match req.version {
+    let version = match raw.version {
         Some(1) => Version::HTTP_11,
         Some(0) => Version::HTTP_10,
         _ => return Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
     };
-    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    *req.method_mut() = match raw.method.ok_or(bad)? {
+        "GET" => Method::GET,
+        m => Method::from_bytes(m.as_bytes()).map_err(|_| bad)?,
+    };
+    *req.uri_mut() = reuse.uri(raw.path.ok_or(bad)?).ok_or(bad)?;
+    *req.version_mut() = version;
     let mut facts = Facts::default();
-    for h in req.headers.iter() {
+    let headers = req.headers_mut();
+    headers.reserve(raw.headers.len());
+    for (i, h) in raw.headers.iter().enumerate() {
         facts.see(h.name.as_bytes(), h.value);
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| bad)?;
-        let value = HeaderValue::from_bytes(h.value).map_err(|_| bad)?;
+        let (name, value) = reuse.header(i, h.name.as_bytes(), h.value).ok_or(bad)?;
         headers.append(name, value);
     }
-    let head = check(method, uri, version, headers, &facts)?;
-    Ok(Some((Next::Request(head), len)))
+    let head = check(version, headers, &facts)?;
+    Ok(Some((head, len)))
 }
 
 /// 505 for a well-formed version other than 1.x, 400 for garbage.
@@ -903,13 +1020,7 @@ impl<'b> Facts<'b> {
 }
 
 /// The framing and connection rules of RFC 9112 on a parsed head.
-fn check(
-    method: Method,
-    uri: Uri,
-    version: Version,
-    headers: HeaderMap,
-    facts: &Facts<'_>,
-) -> Result<Head, StatusCode> {
+fn check(version: Version, headers: &HeaderMap, facts: &Facts<'_>) -> Result<Head, StatusCode> {
     let bad = StatusCode::BAD_REQUEST;
     if facts.hosts > 1 || (facts.hosts == 0 && version == Version::HTTP_11) {
         return Err(bad);
@@ -968,10 +1079,6 @@ fn check(
         }
     }
     Ok(Head {
-        method,
-        uri,
-        version,
-        headers,
         decoder,
         keep_alive,
         expect_continue,

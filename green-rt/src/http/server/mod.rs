@@ -168,11 +168,9 @@ pub(super) const IDLE: u8 = 1;
 pub(super) const HEAD: u8 = 2;
 
 impl ConnSlot {
-    /// Starts a wait of `state` that expires after `timeout`.
-    pub(super) fn wait(&self, tracker: &Tracker, state: u8, timeout: Duration) {
-        let tick = tracker.tick_nanos.load(Ordering::Relaxed).max(1);
-        let ticks =
-            u64::try_from(timeout.as_nanos().div_ceil(u128::from(tick))).unwrap_or(u64::MAX);
+    /// Starts a wait of `state` that expires after `ticks` reaper ticks
+    /// (see [`Tracker::ticks`]).
+    pub(super) fn wait(&self, tracker: &Tracker, state: u8, ticks: u64) {
         // +1: the current tick has partly gone already.
         let at = tracker
             .tick
@@ -228,6 +226,13 @@ impl Tracker {
         });
         lock(&self.conns).insert(id, slot.clone());
         Some((id, slot))
+    }
+
+    /// `timeout` in reaper ticks, rounded up (computed once per
+    /// connection: a 128-bit division is not free).
+    pub(super) fn ticks(&self, timeout: Duration) -> u64 {
+        let tick = self.tick_nanos.load(Ordering::Relaxed).max(1);
+        u64::try_from(timeout.as_nanos().div_ceil(u128::from(tick))).unwrap_or(u64::MAX)
     }
 
     pub(super) fn remove(&self, id: u64) {
