@@ -50,6 +50,16 @@ struct Head {
     expect_continue: bool,
 }
 
+/// What became of a request.
+enum Step {
+    /// Served; the connection goes on.
+    Next,
+    /// The connection ends (closed, or not kept alive).
+    End,
+    /// Rejected: answered, and the stream shut down.
+    Rejected,
+}
+
 enum Next {
     Request(Head),
     /// Close without an answer (EOF, idle timeout, stopping, I/O error).
@@ -302,21 +312,10 @@ impl Conn<'_> {
     /// and shut down already).
     fn serve_requests(&mut self) -> bool {
         loop {
-            // Built here and filled in place by the parser: a request is
-            // large, and each move of it is a copy.
-            let mut req = Request::new(Body::empty());
-            match self.read_head(&mut req) {
-                Next::Request(head) => {
-                    if !self.handle(req, head) {
-                        return true;
-                    }
-                    self.served += 1;
-                }
-                Next::Close => return true,
-                Next::Reject(status) => {
-                    self.reject(status);
-                    return false;
-                }
+            match self.serve_one() {
+                Step::Next => self.served += 1,
+                Step::End => return true,
+                Step::Rejected => return false,
             }
         }
     }
@@ -401,8 +400,19 @@ impl Conn<'_> {
         outcome
     }
 
-    /// Serves one request; returns whether the connection goes on.
-    fn handle(&mut self, mut req: Request<Body>, head: Head) -> bool {
+    /// Reads and serves one request.
+    fn serve_one(&mut self) -> Step {
+        // Built here, filled in place by the parser and moved only into
+        // the handler: a request is large, and each move of it is a copy.
+        let mut req = Request::new(Body::empty());
+        let head = match self.read_head(&mut req) {
+            Next::Request(head) => head,
+            Next::Close => return Step::End,
+            Next::Reject(status) => {
+                self.reject(status);
+                return Step::Rejected;
+            }
+        };
         let app = self.app;
         let cfg = &app.config;
         let Head {
@@ -415,7 +425,7 @@ impl Conn<'_> {
             && n > cfg.max_body_bytes
         {
             self.reject(StatusCode::PAYLOAD_TOO_LARGE);
-            return false;
+            return Step::End;
         }
         let has_body = decoder != Decoder::Done;
         {
@@ -431,7 +441,7 @@ impl Conn<'_> {
             }
         }
         if has_body && !self.wbuf.is_empty() && self.flush().is_err() {
-            return false;
+            return Step::End;
         }
         let is_head = req.method() == Method::HEAD;
         let log = cfg
@@ -455,21 +465,25 @@ impl Conn<'_> {
         let outcome = self.respond(resp, version, is_head, keep_alive, has_body);
         let log = self.in_flight.take().and_then(|f| f.log);
         let Ok((status, sent, keep_alive)) = outcome else {
-            return false;
+            return Step::End;
         };
         self.log(log, status, Some(sent));
         if let Some(upgrade) = self.upgrade.take() {
             self.run_upgrade(upgrade);
-            return false;
+            return Step::End;
         }
         if !keep_alive {
-            return false;
+            return Step::End;
         }
         // What the handler left of the body is read and dropped, if short.
         let mut inb = inbound(&mut self.inbound);
         let clean = inb.decoder == Decoder::Done && inb.failure.is_none() || inb.drain(DRAIN_LIMIT);
         inb.finish();
-        clean && !self.app.tracker.is_stopping()
+        if clean && !self.app.tracker.is_stopping() {
+            Step::Next
+        } else {
+            Step::End
+        }
     }
 
     /// Hands the stream, with the bytes read past the request, to the
@@ -511,7 +525,7 @@ impl Conn<'_> {
     /// bytes sent and whether the connection may go on.
     fn respond(
         &mut self,
-        resp: Response<Body>,
+        mut resp: Response<Body>,
         version: Version,
         is_head: bool,
         mut keep_alive: bool,
@@ -544,7 +558,6 @@ impl Conn<'_> {
         }
         // The body is taken out and the head read in place: moving the
         // response apart would copy it.
-        let mut resp = resp;
         let status = resp.status();
         if status == StatusCode::SWITCHING_PROTOCOLS {
             return self.switch(resp, version);
