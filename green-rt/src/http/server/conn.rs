@@ -161,7 +161,7 @@ struct Conn<'a> {
     app: &'a App,
     peer: SocketAddr,
     stream: Transport,
-    inbound: Arc<Mutex<Inbound>>,
+    inbound: ReadSide,
     wbuf: Vec<u8>,
     /// Times the write buffer was sent (to know whether a response has
     /// started leaving).
@@ -206,14 +206,52 @@ impl std::ops::DerefMut for InRef<'_> {
     }
 }
 
-fn inbound(arc: &mut Arc<Mutex<Inbound>>) -> InRef<'_> {
-    // Only this connection's greenlet clones the Arc (for a request body),
-    // so a count of 1 cannot grow while it is borrowed.
-    if Arc::strong_count(arc) == 1 {
-        let m = Arc::get_mut(arc).expect("no other reference");
-        InRef::Own(m.get_mut().unwrap_or_else(|e| e.into_inner()))
-    } else {
-        InRef::Locked(lock_inbound(arc))
+/// A connection's read side: owned by the connection (no atomics, no
+/// lock) except while a request body shares it with the handler.
+enum ReadSide {
+    Own(Inbound),
+    Shared(Arc<Mutex<Inbound>>),
+    /// Only while moving from one to the other.
+    Moving,
+}
+
+impl ReadSide {
+    fn get(&mut self) -> InRef<'_> {
+        match self {
+            ReadSide::Own(i) => InRef::Own(i),
+            ReadSide::Shared(arc) => InRef::Locked(lock_inbound(arc)),
+            ReadSide::Moving => unreachable!("read side left moving"),
+        }
+    }
+
+    /// The read side, shared: for a request body.
+    fn share(&mut self) -> Arc<Mutex<Inbound>> {
+        if let ReadSide::Own(_) = self {
+            let ReadSide::Own(i) = std::mem::replace(self, ReadSide::Moving) else {
+                unreachable!()
+            };
+            *self = ReadSide::Shared(Arc::new(Mutex::new(i)));
+        }
+        match self {
+            ReadSide::Shared(arc) => arc.clone(),
+            _ => unreachable!("read side shared above"),
+        }
+    }
+
+    /// Owns the read side again once no body holds it (a handler may keep
+    /// one past its request: it stays shared then).
+    fn reclaim(&mut self) {
+        if let ReadSide::Shared(arc) = self
+            && Arc::strong_count(arc) == 1
+        {
+            let ReadSide::Shared(arc) = std::mem::replace(self, ReadSide::Moving) else {
+                unreachable!()
+            };
+            *self = match Arc::try_unwrap(arc) {
+                Ok(m) => ReadSide::Own(m.into_inner().unwrap_or_else(|e| e.into_inner())),
+                Err(arc) => ReadSide::Shared(arc),
+            };
+        }
     }
 }
 
@@ -243,7 +281,7 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
         app,
         peer,
         stream,
-        inbound: Arc::new(Mutex::new(Inbound::new(read_half, READ_BUF))),
+        inbound: ReadSide::Own(Inbound::new(read_half, READ_BUF)),
         wbuf: Vec::with_capacity(4096),
         flushes: 0,
         slot,
@@ -329,7 +367,7 @@ impl Conn<'_> {
     fn read_head(&mut self, req: &mut Request<Body>) -> Next {
         let app = self.app;
         let cfg = &app.config;
-        let mut inb = inbound(&mut self.inbound);
+        let mut inb = self.inbound.get();
         // The wait this head is in (IDLE before its first byte, HEAD after).
         let mut waiting = BUSY;
         let outcome = loop {
@@ -429,7 +467,7 @@ impl Conn<'_> {
         }
         let has_body = decoder != Decoder::Done;
         {
-            let mut inb = inbound(&mut self.inbound);
+            let mut inb = self.inbound.get();
             inb.begin(decoder, expect_continue && version == Version::HTTP_11);
             inb.max_body = cfg.max_body_bytes;
             inb.max_trailer = cfg.max_header_bytes;
@@ -437,7 +475,7 @@ impl Conn<'_> {
                 let _ = inb.stream.set_read_timeout(Some(cfg.read_timeout));
                 let generation = inb.generation;
                 drop(inb);
-                *req.body_mut() = Body::incoming(self.inbound.clone(), generation);
+                *req.body_mut() = Body::incoming(self.inbound.share(), generation);
             }
         }
         if has_body && !self.wbuf.is_empty() && self.flush().is_err() {
@@ -476,9 +514,11 @@ impl Conn<'_> {
             return Step::End;
         }
         // What the handler left of the body is read and dropped, if short.
-        let mut inb = inbound(&mut self.inbound);
+        let mut inb = self.inbound.get();
         let clean = inb.decoder == Decoder::Done && inb.failure.is_none() || inb.drain(DRAIN_LIMIT);
         inb.finish();
+        drop(inb);
+        self.inbound.reclaim();
         if clean && !self.app.tracker.is_stopping() {
             Step::Next
         } else {
@@ -490,7 +530,7 @@ impl Conn<'_> {
     /// upgrade's callback (the 101 has been sent).
     fn run_upgrade(&mut self, upgrade: Upgrade) {
         let (stream, rest) = {
-            let mut inb = inbound(&mut self.inbound);
+            let mut inb = self.inbound.get();
             let rest = inb.buffered().to_vec();
             inb.pos = inb.end;
             inb.finish();
@@ -532,7 +572,7 @@ impl Conn<'_> {
         has_body: bool,
     ) -> io::Result<(StatusCode, u64, bool)> {
         let (failure, unread_waiting) = if has_body {
-            let inb = inbound(&mut self.inbound);
+            let inb = self.inbound.get();
             (
                 inb.failure,
                 inb.continue_pending && inb.decoder != Decoder::Done,

@@ -174,16 +174,22 @@ impl ConnSlot {
         // +1: the current tick has partly gone already.
         let at = tracker
             .tick
-            .load(Ordering::SeqCst)
+            .load(Ordering::Relaxed)
             .saturating_add(ticks)
             .saturating_add(1);
-        self.deadline.store(at, Ordering::SeqCst);
+        // Published by the state's store (the reaper reads the state
+        // first). That store is SeqCst: with the `stopping` flag, it is
+        // the handshake of a graceful stop (the connection marks itself
+        // idle, then reads `stopping`; `stop` sets `stopping`, then reads
+        // the states).
+        self.deadline.store(at, Ordering::Relaxed);
         self.state.store(state, Ordering::SeqCst);
     }
 
-    /// Ends a wait.
+    /// Ends a wait. Release only: a reaper that still sees the wait may
+    /// end it, as it could a moment earlier.
     pub(super) fn busy(&self) {
-        self.state.store(BUSY, Ordering::SeqCst);
+        self.state.store(BUSY, Ordering::Release);
     }
 
     pub(super) fn state(&self) -> u8 {
