@@ -517,6 +517,11 @@ impl Conn<'_> {
         let mut inb = self.inbound.get();
         let clean = inb.decoder == Decoder::Done && inb.failure.is_none() || inb.drain(DRAIN_LIMIT);
         inb.finish();
+        if has_body {
+            // The next head's wait is the reaper's (keep-alive, head
+            // timeouts), and a read without a timeout reads no clock.
+            let _ = inb.stream.set_read_timeout(None);
+        }
         drop(inb);
         self.inbound.reclaim();
         if clean && !self.app.tracker.is_stopping() {
@@ -683,7 +688,7 @@ impl Conn<'_> {
                 let b = &data[pos..];
                 if b.len() > FLUSH_AT {
                     self.flush()?;
-                    (&self.stream).write_all(b)?;
+                    send(&self.stream, b)?;
                 } else {
                     self.wbuf.extend_from_slice(b);
                 }
@@ -791,9 +796,32 @@ fn flush(stream: &Transport, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Resul
         return Ok(());
     }
     *flushes += 1;
-    let r = (&*stream).write_all(wbuf);
+    let r = send(stream, wbuf);
     wbuf.clear();
     r
+}
+
+/// Writes all of `buf`. Over plain TCP the first attempt does not wait, so
+/// it needs no deadline (a clock read): only what it could not write waits
+/// for the client, up to the write timeout.
+fn send(stream: &Transport, mut buf: &[u8]) -> io::Result<()> {
+    if let Transport::Tcp(tcp) = stream {
+        // The connection's greenlet is the only user of its socket.
+        tcp.set_nonblocking(true)?;
+        let r = (&*tcp).write(buf);
+        tcp.set_nonblocking(false)?;
+        match r {
+            Ok(n) => buf = &buf[n..],
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+    }
+    (&*stream).write_all(buf)
 }
 
 /// Writes a response body with its framing.
@@ -1140,7 +1168,10 @@ fn check(version: Version, headers: &HeaderMap, facts: &Facts<'_>) -> Result<Hea
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
+    use crate::http::server::Server;
 
     #[test]
     fn lengths() {
@@ -1162,5 +1193,73 @@ mod tests {
             version_error(b"GET / HTXP/1.1\r\n"),
             StatusCode::BAD_REQUEST
         );
+    }
+
+    /// The first write of a flush does not wait (no deadline); what it
+    /// leaves still waits only up to the write timeout.
+    #[test]
+    fn a_client_that_does_not_read_is_dropped_after_the_write_timeout() {
+        crate::runtime::Builder::new().run(|| {
+            let handle = Server::bind("127.0.0.1:0")
+                .unwrap()
+                .write_timeout(Duration::from_millis(100))
+                .start(|_req| Response::new(Body::from(vec![b'x'; 32 << 20])));
+            let mut c = crate::net::TcpStream::connect(handle.local_addr()).unwrap();
+            c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+            // The client reads nothing: the server's write gives up, and
+            // the connection closes.
+            while handle.connections() == 0 {
+                crate::thread::sleep(Duration::from_millis(5));
+            }
+            while handle.connections() > 0 {
+                crate::thread::sleep(Duration::from_millis(5));
+            }
+            drop(c);
+            assert!(handle.stop(Duration::from_secs(5)));
+        });
+    }
+
+    /// What the previous request left is reused only when it is what
+    /// parsing would give.
+    #[test]
+    fn reuse_gives_what_parsing_gives() {
+        let mut r = Reuse::new();
+        for (name, value) in [
+            (&b"Host"[..], &b"a"[..]),
+            (b"host", b"a"),
+            (b"HOST", b"b"),
+            (b"x-foo", b"b"),
+            (b"X-Foo", b"b"),
+            (b"x-bar", b"b"),
+        ] {
+            let (n, v) = r.header(0, name, value).unwrap();
+            assert_eq!(n, HeaderName::from_bytes(name).unwrap());
+            assert_eq!(v.as_bytes(), value);
+        }
+        // A position seen for the first time, and invalid input.
+        assert_eq!(r.header(1, b"a", b"1").unwrap().1, "1");
+        assert!(r.header(1, b"a b", b"1").is_none());
+        assert!(r.header(1, b"a", b"1\0").is_none());
+        assert_eq!(r.header(1, b"a", b"1").unwrap().1, "1");
+        for _ in 0..40 {
+            // A value that changes each time is right each time.
+            for i in 0..3u8 {
+                let v = [b'0' + i];
+                assert_eq!(r.header(2, b"n", &v).unwrap().1.as_bytes(), v);
+            }
+        }
+        for path in [
+            "/",
+            "/a?b",
+            "/a?b",
+            "/a?c",
+            "*",
+            "http://h/p",
+            "/a?c#f",
+            "/a?c",
+        ] {
+            assert_eq!(r.uri(path).unwrap(), path.parse::<Uri>().unwrap());
+        }
+        assert!(r.uri("/a b").is_none());
     }
 }
