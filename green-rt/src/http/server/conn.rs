@@ -443,6 +443,9 @@ impl Conn<'_> {
         // Built here, filled in place by the parser and moved only into
         // the handler: a request is large, and each move of it is a copy.
         let mut req = Request::new(Body::empty());
+        debug_assert!(
+            req.method() == Method::GET && req.uri() == "/" && req.version() == Version::HTTP_11
+        );
         let head = match self.read_head(&mut req) {
             Next::Request(head) => head,
             Next::Close => return Step::End,
@@ -805,7 +808,7 @@ fn flush(stream: &Transport, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Resul
 /// it needs no deadline (a clock read): only what it could not write waits
 /// for the client, up to the write timeout.
 fn send(stream: &Transport, mut buf: &[u8]) -> io::Result<()> {
-    if let Transport::Tcp(tcp) = stream {
+    if let Some(tcp) = stream.plain() {
         // The connection's greenlet is the only user of its socket.
         tcp.set_nonblocking(true)?;
         let r = (&*tcp).write(buf);
@@ -1030,12 +1033,18 @@ fn parse_with<'b>(
         Some(0) => Version::HTTP_10,
         _ => return Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
     };
-    *req.method_mut() = match raw.method.ok_or(bad)? {
-        "GET" => Method::GET,
-        m => Method::from_bytes(m.as_bytes()).map_err(|_| bad)?,
-    };
-    *req.uri_mut() = reuse.uri(raw.path.ok_or(bad)?).ok_or(bad)?;
-    *req.version_mut() = version;
+    // A new request is `GET / HTTP/1.1` already: what differs is set.
+    match raw.method.ok_or(bad)? {
+        "GET" => {}
+        m => *req.method_mut() = Method::from_bytes(m.as_bytes()).map_err(|_| bad)?,
+    }
+    match raw.path.ok_or(bad)? {
+        "/" => {}
+        path => *req.uri_mut() = reuse.uri(path).ok_or(bad)?,
+    }
+    if version != Version::HTTP_11 {
+        *req.version_mut() = version;
+    }
     let mut facts = Facts::default();
     let headers = req.headers_mut();
     headers.reserve(raw.headers.len());
