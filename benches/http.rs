@@ -8,6 +8,7 @@
 //! ```text
 //! cargo bench --bench http            # or scripts/bench-http.sh
 //! HTTP_BENCH_SECS=5 HTTP_BENCH_ROUNDS=3 HTTP_BENCH_CONNS=50 HTTP_BENCH_PORT=19300
+//! HTTP_BENCH_PEERS=green,hyper HTTP_BENCH_DEPTHS=1   # a quicker subset
 //! ```
 //!
 //! The same binary is every server (`http serve NAME ADDR`) and the load
@@ -349,9 +350,16 @@ fn orchestrate() {
         env("HTTP_BENCH_SECS", 5.0)
     );
     println!("# depth server   user-us/req  total-us/req     req/s   (medians)");
-    for depth in [1usize, 16] {
+    let peers: Vec<String> = std::env::var("HTTP_BENCH_PEERS")
+        .map(|v| v.split(',').map(str::to_string).collect())
+        .unwrap_or_else(|_| PEERS.iter().map(|p| p.to_string()).collect());
+    let depths: Vec<usize> = std::env::var("HTTP_BENCH_DEPTHS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|d| d.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 16]);
+    for depth in depths {
         let mut results: Vec<(&str, Vec<Sample>)> =
-            PEERS.iter().map(|p| (*p, Vec::new())).collect();
+            peers.iter().map(|p| (p.as_str(), Vec::new())).collect();
         for _ in 0..rounds {
             for (i, (name, samples)) in results.iter_mut().enumerate() {
                 if let Some(s) = measure(name, port + i as u16, depth, pin) {

@@ -10,10 +10,13 @@
 # answered. ROUNDS rounds alternate the servers; medians are reported.
 #
 #   scripts/bench-http.sh   # SECS=5 ROUNDS=3 CONNS=50 BASE_PORT=19300
+#   PEERS=green,hyper DEPTHS=1 scripts/bench-http.sh   # a quicker subset
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HTTP_BENCH_SECS=${SECS:-5}
 export HTTP_BENCH_ROUNDS=${ROUNDS:-3}
 export HTTP_BENCH_CONNS=${CONNS:-50}
 export HTTP_BENCH_PORT=${BASE_PORT:-19300}
+export HTTP_BENCH_PEERS=${PEERS:-green,hyper,actix,may}
+export HTTP_BENCH_DEPTHS=${DEPTHS:-1,16}
 exec cargo bench --bench http

@@ -41,19 +41,25 @@ const LINGER_BYTES: usize = 1 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemoteAddr(pub SocketAddr);
 
-/// A parsed request head.
+/// What the server keeps of a parsed request head; the method, target,
+/// version and headers are written straight into the request.
+#[derive(Debug, Clone, Copy)]
 struct Head {
-    method: Method,
-    uri: Uri,
-    version: Version,
-    headers: HeaderMap,
     decoder: Decoder,
     keep_alive: bool,
     expect_continue: bool,
 }
 
-// Moved once per request; boxing the head would cost an allocation.
-#[allow(clippy::large_enum_variant)]
+/// What became of a request.
+enum Step {
+    /// Served; the connection goes on.
+    Next,
+    /// The connection ends (closed, or not kept alive).
+    End,
+    /// Rejected: answered, and the stream shut down.
+    Rejected,
+}
+
 enum Next {
     Request(Head),
     /// Close without an answer (EOF, idle timeout, stopping, I/O error).
@@ -62,11 +68,100 @@ enum Next {
     Reject(StatusCode),
 }
 
+/// A request whose handler runs: what answering its panic needs.
+struct InFlight {
+    /// Where its response starts in the write buffer.
+    resp_start: usize,
+    /// The write buffer's sends before it: more means it started leaving.
+    flushes: u64,
+    /// Its access log line, if the log is on.
+    log: Option<String>,
+}
+
+/// Most headers of a request remembered for the next one.
+const REUSE_HEADERS: usize = 32;
+
+/// One header remembered from the previous request, at its position.
+struct Seen {
+    name: HeaderName,
+    value: HeaderValue,
+    /// Misses in a row at this position (a value that changes on every
+    /// request is not copied for the next one each time).
+    misses: u32,
+}
+
+/// What a connection remembers of its previous request head: a keep-alive
+/// client tends to send the same target and the same headers again, whose
+/// values are then shared (a reference count) instead of parsed, copied
+/// and freed once more.
+struct Reuse {
+    headers: Vec<Seen>,
+    /// The previous origin-form target (`/` at first).
+    uri: Uri,
+}
+
+impl Reuse {
+    fn new() -> Reuse {
+        Reuse {
+            headers: Vec::new(),
+            uri: Uri::from_static("/"),
+        }
+    }
+
+    /// The target `path` (origin-form: the previous one shared if equal).
+    fn uri(&mut self, path: &str) -> Option<Uri> {
+        if self.uri.path_and_query().map(|p| p.as_str()) == Some(path) {
+            return Some(self.uri.clone());
+        }
+        let uri: Uri = path.parse().ok()?;
+        if path.starts_with('/') {
+            self.uri = uri.clone();
+        }
+        Some(uri)
+    }
+
+    /// The `i`th header, `name: value` as received.
+    #[inline]
+    fn header(&mut self, i: usize, name: &[u8], value: &[u8]) -> Option<(HeaderName, HeaderValue)> {
+        if let Some(seen) = self.headers.get_mut(i) {
+            // A valid name compares without case to its lowercase form.
+            if seen.value.as_bytes() == value
+                && seen.name.as_str().as_bytes().eq_ignore_ascii_case(name)
+            {
+                seen.misses = 0;
+                return Some((seen.name.clone(), seen.value.clone()));
+            }
+        }
+        let name = HeaderName::from_bytes(name).ok()?;
+        let value = HeaderValue::from_bytes(value).ok()?;
+        let known = self.headers.len();
+        match self.headers.get_mut(i) {
+            Some(seen) => {
+                seen.misses = seen.misses.saturating_add(1);
+                // Replaced after its first miss, then every 16th.
+                if seen.misses == 1 || seen.misses % 16 == 0 {
+                    seen.name = name.clone();
+                    seen.value = value.clone();
+                }
+            }
+            None if i == known && i < REUSE_HEADERS => {
+                self.headers.push(Seen {
+                    name: name.clone(),
+                    value: value.clone(),
+                    misses: 0,
+                });
+            }
+            None => {}
+        }
+        Some((name, value))
+    }
+}
+
 struct Conn<'a> {
     app: &'a App,
     peer: SocketAddr,
     stream: Transport,
-    inbound: Arc<Mutex<Inbound>>,
+    inbound: ReadSide,
     wbuf: Vec<u8>,
     /// Times the write buffer was sent (to know whether a response has
     /// started leaving).
@@ -75,6 +170,14 @@ struct Conn<'a> {
     served: u64,
     /// Set by a `101 Switching Protocols` response: what takes the stream.
     upgrade: Option<Upgrade>,
+    /// Set while a handler runs.
+    in_flight: Option<InFlight>,
+    reuse: Reuse,
+    /// The waits' lengths in reaper ticks: a new connection's first
+    /// request, a head once started, an idle keep-alive connection.
+    first_ticks: u64,
+    head_ticks: u64,
+    idle_ticks: u64,
 }
 
 /// The connection's read side: borrowed directly while no request body
@@ -103,14 +206,52 @@ impl std::ops::DerefMut for InRef<'_> {
     }
 }
 
-fn inbound(arc: &mut Arc<Mutex<Inbound>>) -> InRef<'_> {
-    // Only this connection's greenlet clones the Arc (for a request body),
-    // so a count of 1 cannot grow while it is borrowed.
-    if Arc::strong_count(arc) == 1 {
-        let m = Arc::get_mut(arc).expect("no other reference");
-        InRef::Own(m.get_mut().unwrap_or_else(|e| e.into_inner()))
-    } else {
-        InRef::Locked(lock_inbound(arc))
+/// A connection's read side: owned by the connection (no atomics, no
+/// lock) except while a request body shares it with the handler.
+enum ReadSide {
+    Own(Inbound),
+    Shared(Arc<Mutex<Inbound>>),
+    /// Only while moving from one to the other.
+    Moving,
+}
+
+impl ReadSide {
+    fn get(&mut self) -> InRef<'_> {
+        match self {
+            ReadSide::Own(i) => InRef::Own(i),
+            ReadSide::Shared(arc) => InRef::Locked(lock_inbound(arc)),
+            ReadSide::Moving => unreachable!("read side left moving"),
+        }
+    }
+
+    /// The read side, shared: for a request body.
+    fn share(&mut self) -> Arc<Mutex<Inbound>> {
+        if let ReadSide::Own(_) = self {
+            let ReadSide::Own(i) = std::mem::replace(self, ReadSide::Moving) else {
+                unreachable!()
+            };
+            *self = ReadSide::Shared(Arc::new(Mutex::new(i)));
+        }
+        match self {
+            ReadSide::Shared(arc) => arc.clone(),
+            _ => unreachable!("read side shared above"),
+        }
+    }
+
+    /// Owns the read side again once no body holds it (a handler may keep
+    /// one past its request: it stays shared then).
+    fn reclaim(&mut self) {
+        if let ReadSide::Shared(arc) = self
+            && Arc::strong_count(arc) == 1
+        {
+            let ReadSide::Shared(arc) = std::mem::replace(self, ReadSide::Moving) else {
+                unreachable!()
+            };
+            *self = match Arc::try_unwrap(arc) {
+                Ok(m) => ReadSide::Own(m.into_inner().unwrap_or_else(|e| e.into_inner())),
+                Err(arc) => ReadSide::Shared(arc),
+            };
+        }
     }
 }
 
@@ -140,12 +281,17 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
         app,
         peer,
         stream,
-        inbound: Arc::new(Mutex::new(Inbound::new(read_half, READ_BUF))),
+        inbound: ReadSide::Own(Inbound::new(read_half, READ_BUF)),
         wbuf: Vec::with_capacity(4096),
         flushes: 0,
         slot,
         served: 0,
         upgrade: None,
+        in_flight: None,
+        reuse: Reuse::new(),
+        first_ticks: app.tracker.ticks(app.config.header_read_timeout),
+        head_ticks: app.tracker.ticks(app.config.header_read_timeout),
+        idle_ticks: app.tracker.ticks(app.config.keep_alive_timeout),
     };
     conn.run();
 }
@@ -170,35 +316,58 @@ fn transport(stream: TcpStream, app: &App) -> Option<Transport> {
 }
 
 impl Conn<'_> {
+    /// Serves requests until the connection ends. A handler's panic
+    /// unwinds to here: its client gets a 500 if nothing of its response
+    /// left yet, and the connection closes.
     fn run(&mut self) {
-        loop {
-            match self.read_head() {
-                Next::Request(head) => {
-                    if !self.handle(head) {
-                        break;
-                    }
-                    self.served += 1;
+        match thread::catch_unwind(|| self.serve_requests()) {
+            Ok(true) => {}
+            // Rejected: the answer went out and the stream was shut down.
+            Ok(false) => return,
+            Err(payload) => {
+                if thread::is_greenlet_exit(&*payload) {
+                    thread::resume_unwind(payload);
                 }
-                Next::Close => break,
-                Next::Reject(status) => {
-                    self.reject(status);
-                    return;
+                // Only a handler's panic (or its response body's) is
+                // answered; the server's own would be a bug: it goes on.
+                let Some(at) = self.in_flight.take() else {
+                    thread::resume_unwind(payload);
+                };
+                // The panic was reported by the hook, as std reports a
+                // thread's. Answer 500 if nothing of this response left.
+                if self.flushes == at.flushes {
+                    self.wbuf.truncate(at.resp_start);
+                    error_response(&mut self.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
                 }
+                self.log(at.log, StatusCode::INTERNAL_SERVER_ERROR, None);
             }
         }
         let _ = self.flush();
         let _ = self.stream.shutdown(Shutdown::Write);
     }
 
+    /// The request loop; `false` when a request was rejected (answered
+    /// and shut down already).
+    fn serve_requests(&mut self) -> bool {
+        loop {
+            match self.serve_one() {
+                Step::Next => self.served += 1,
+                Step::End => return true,
+                Step::Rejected => return false,
+            }
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         flush(&self.stream, &mut self.wbuf, &mut self.flushes)
     }
 
-    /// Reads until a whole request head is buffered, and parses it.
-    fn read_head(&mut self) -> Next {
+    /// Reads until a whole request head is buffered, and parses it into
+    /// `req`.
+    fn read_head(&mut self, req: &mut Request<Body>) -> Next {
         let app = self.app;
         let cfg = &app.config;
-        let mut inb = inbound(&mut self.inbound);
+        let mut inb = self.inbound.get();
         // The wait this head is in (IDLE before its first byte, HEAD after).
         let mut waiting = BUSY;
         let outcome = loop {
@@ -210,13 +379,13 @@ impl Conn<'_> {
                 .count();
             inb.pos += skip;
             if inb.pos < inb.end {
-                match parse(inb.buffered(), cfg.max_headers) {
+                match parse(inb.buffered(), cfg.max_headers, req, &mut self.reuse) {
                     Ok(Some((_, len))) if len > cfg.max_header_bytes => {
                         break Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
                     }
                     Ok(Some((head, len))) => {
                         inb.pos += len;
-                        break head;
+                        break Next::Request(head);
                     }
                     Ok(None) if inb.end - inb.pos >= cfg.max_header_bytes => {
                         break Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
@@ -226,19 +395,19 @@ impl Conn<'_> {
                         // incomplete.
                         if waiting != HEAD {
                             waiting = HEAD;
-                            self.slot.wait(&app.tracker, HEAD, cfg.header_read_timeout);
+                            self.slot.wait(&app.tracker, HEAD, self.head_ticks);
                         }
                     }
                     Err(status) => break Next::Reject(status),
                 }
             } else if waiting != IDLE {
                 waiting = IDLE;
-                let timeout = if self.served == 0 {
-                    cfg.header_read_timeout
+                let ticks = if self.served == 0 {
+                    self.first_ticks
                 } else {
-                    cfg.keep_alive_timeout
+                    self.idle_ticks
                 };
-                self.slot.wait(&app.tracker, IDLE, timeout);
+                self.slot.wait(&app.tracker, IDLE, ticks);
                 // A stop that began before the wait was marked is seen
                 // here; one that begins after it shuts the read side down.
                 if app.tracker.is_stopping() {
@@ -269,28 +438,39 @@ impl Conn<'_> {
         outcome
     }
 
-    /// Serves one request; returns whether the connection goes on.
-    fn handle(&mut self, head: Head) -> bool {
+    /// Reads and serves one request.
+    fn serve_one(&mut self) -> Step {
+        // Built here, filled in place by the parser and moved only into
+        // the handler: a request is large, and each move of it is a copy.
+        let mut req = Request::new(Body::empty());
+        debug_assert!(
+            req.method() == Method::GET && req.uri() == "/" && req.version() == Version::HTTP_11
+        );
+        let head = match self.read_head(&mut req) {
+            Next::Request(head) => head,
+            Next::Close => return Step::End,
+            Next::Reject(status) => {
+                self.reject(status);
+                return Step::Rejected;
+            }
+        };
         let app = self.app;
         let cfg = &app.config;
         let Head {
-            method,
-            uri,
-            version,
-            headers,
             decoder,
             mut keep_alive,
             expect_continue,
         } = head;
+        let version = req.version();
         if let Decoder::Length(n) = decoder
             && n > cfg.max_body_bytes
         {
             self.reject(StatusCode::PAYLOAD_TOO_LARGE);
-            return false;
+            return Step::End;
         }
         let has_body = decoder != Decoder::Done;
-        let body = {
-            let mut inb = inbound(&mut self.inbound);
+        {
+            let mut inb = self.inbound.get();
             inb.begin(decoder, expect_continue && version == Version::HTTP_11);
             inb.max_body = cfg.max_body_bytes;
             inb.max_trailer = cfg.max_header_bytes;
@@ -298,24 +478,17 @@ impl Conn<'_> {
                 let _ = inb.stream.set_read_timeout(Some(cfg.read_timeout));
                 let generation = inb.generation;
                 drop(inb);
-                Body::incoming(self.inbound.clone(), generation)
-            } else {
-                Body::empty()
+                *req.body_mut() = Body::incoming(self.inbound.share(), generation);
             }
-        };
-        if has_body && !self.wbuf.is_empty() && self.flush().is_err() {
-            return false;
         }
-        let is_head = method == Method::HEAD;
+        if has_body && !self.wbuf.is_empty() && self.flush().is_err() {
+            return Step::End;
+        }
+        let is_head = req.method() == Method::HEAD;
         let log = cfg
             .access_log
             .as_ref()
-            .map(|_| format!("{method} {uri} {version:?}"));
-        let mut req = Request::new(body);
-        *req.method_mut() = method;
-        *req.uri_mut() = uri;
-        *req.version_mut() = version;
-        *req.headers_mut() = headers;
+            .map(|_| format!("{} {} {:?}", req.method(), req.uri(), version));
         if cfg.remote_addr {
             req.extensions_mut().insert(RemoteAddr(self.peer));
         }
@@ -323,53 +496,49 @@ impl Conn<'_> {
             keep_alive = false;
         }
 
-        let resp_start = self.wbuf.len();
-        let flushes = self.flushes;
-        // The request goes in by reference: moving it into the closure
-        // would copy it once more.
-        let mut req = Some(req);
-        let outcome = thread::catch_unwind(|| {
-            let resp = self.app.handler.call(req.take().expect("request"));
-            self.respond(resp, version, is_head, keep_alive, has_body)
+        // A panic from here to the response's end unwinds to `run`.
+        self.in_flight = Some(InFlight {
+            resp_start: self.wbuf.len(),
+            flushes: self.flushes,
+            log,
         });
-        let (status, sent, keep_alive) = match outcome {
-            Ok(Ok(r)) => r,
-            Ok(Err(_)) => return false,
-            Err(payload) => {
-                if thread::is_greenlet_exit(&*payload) {
-                    thread::resume_unwind(payload);
-                }
-                // The panic was reported by the hook, as std reports a
-                // thread's. Answer 500 if nothing of this response left.
-                if self.flushes == flushes {
-                    self.wbuf.truncate(resp_start);
-                    error_response(&mut self.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
-                    let _ = self.flush();
-                }
-                self.log(log, StatusCode::INTERNAL_SERVER_ERROR, None);
-                return false;
-            }
+        let resp = self.app.handler.call(req);
+        let outcome = self.respond(resp, version, is_head, keep_alive, has_body);
+        let log = self.in_flight.take().and_then(|f| f.log);
+        let Ok((status, sent, keep_alive)) = outcome else {
+            return Step::End;
         };
         self.log(log, status, Some(sent));
         if let Some(upgrade) = self.upgrade.take() {
             self.run_upgrade(upgrade);
-            return false;
+            return Step::End;
         }
         if !keep_alive {
-            return false;
+            return Step::End;
         }
         // What the handler left of the body is read and dropped, if short.
-        let mut inb = inbound(&mut self.inbound);
+        let mut inb = self.inbound.get();
         let clean = inb.decoder == Decoder::Done && inb.failure.is_none() || inb.drain(DRAIN_LIMIT);
         inb.finish();
-        clean && !self.app.tracker.is_stopping()
+        if has_body {
+            // The next head's wait is the reaper's (keep-alive, head
+            // timeouts), and a read without a timeout reads no clock.
+            let _ = inb.stream.set_read_timeout(None);
+        }
+        drop(inb);
+        self.inbound.reclaim();
+        if clean && !self.app.tracker.is_stopping() {
+            Step::Next
+        } else {
+            Step::End
+        }
     }
 
     /// Hands the stream, with the bytes read past the request, to the
     /// upgrade's callback (the 101 has been sent).
     fn run_upgrade(&mut self, upgrade: Upgrade) {
         let (stream, rest) = {
-            let mut inb = inbound(&mut self.inbound);
+            let mut inb = self.inbound.get();
             let rest = inb.buffered().to_vec();
             inb.pos = inb.end;
             inb.finish();
@@ -404,14 +573,14 @@ impl Conn<'_> {
     /// bytes sent and whether the connection may go on.
     fn respond(
         &mut self,
-        resp: Response<Body>,
+        mut resp: Response<Body>,
         version: Version,
         is_head: bool,
         mut keep_alive: bool,
         has_body: bool,
     ) -> io::Result<(StatusCode, u64, bool)> {
         let (failure, unread_waiting) = if has_body {
-            let inb = inbound(&mut self.inbound);
+            let inb = self.inbound.get();
             (
                 inb.failure,
                 inb.continue_pending && inb.decoder != Decoder::Done,
@@ -435,12 +604,14 @@ impl Conn<'_> {
         if unread_waiting || self.app.tracker.is_stopping() {
             keep_alive = false;
         }
-        let (parts, body) = resp.into_parts();
-        let status = parts.status;
+        // The body is taken out and the head read in place: moving the
+        // response apart would copy it.
+        let status = resp.status();
         if status == StatusCode::SWITCHING_PROTOCOLS {
-            return self.switch(parts, version);
+            return self.switch(resp, version);
         }
-        let kind = body.into_kind();
+        let kind = std::mem::take(resp.body_mut()).into_kind();
+        let headers = resp.headers();
         let bodiless = status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
@@ -451,7 +622,7 @@ impl Conn<'_> {
                 Kind::Empty => Framing::Length(0),
                 Kind::Bytes { data, pos } => Framing::Length((data.len() - pos) as u64),
                 Kind::Reader { len: Some(n), .. } => Framing::Length(*n),
-                _ => match content_length(&parts.headers) {
+                _ => match content_length(headers) {
                     Some(n) => Framing::Length(n),
                     None if version == Version::HTTP_11 => Framing::Chunked,
                     None => {
@@ -475,7 +646,7 @@ impl Conn<'_> {
             w.extend_from_slice(b"\r\n");
         }
         let mut has_date = false;
-        for (name, value) in &parts.headers {
+        for (name, value) in headers {
             if name == header::CONNECTION {
                 // The handler's `Connection: close` is honoured; the
                 // server writes the header itself.
@@ -520,7 +691,7 @@ impl Conn<'_> {
                 let b = &data[pos..];
                 if b.len() > FLUSH_AT {
                     self.flush()?;
-                    (&self.stream).write_all(b)?;
+                    send(&self.stream, b)?;
                 } else {
                     self.wbuf.extend_from_slice(b);
                 }
@@ -562,10 +733,10 @@ impl Conn<'_> {
     /// response's extensions, or on HTTP/1.0, the answer is 500 instead.
     fn switch(
         &mut self,
-        mut parts: ::http::response::Parts,
+        mut resp: Response<Body>,
         version: Version,
     ) -> io::Result<(StatusCode, u64, bool)> {
-        let upgrade = parts.extensions.remove::<Upgrade>();
+        let upgrade = resp.extensions_mut().remove::<Upgrade>();
         let Some(upgrade) = upgrade.filter(|_| version == Version::HTTP_11) else {
             error_response(&mut self.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
             self.flush()?;
@@ -574,7 +745,7 @@ impl Conn<'_> {
         let w = &mut self.wbuf;
         w.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
         let mut has_date = false;
-        for (name, value) in &parts.headers {
+        for (name, value) in resp.headers() {
             if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
                 continue;
             }
@@ -628,9 +799,32 @@ fn flush(stream: &Transport, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Resul
         return Ok(());
     }
     *flushes += 1;
-    let r = (&*stream).write_all(wbuf);
+    let r = send(stream, wbuf);
     wbuf.clear();
     r
+}
+
+/// Writes all of `buf`. Over plain TCP the first attempt does not wait, so
+/// it needs no deadline (a clock read): only what it could not write waits
+/// for the client, up to the write timeout.
+fn send(stream: &Transport, mut buf: &[u8]) -> io::Result<()> {
+    if let Some(tcp) = stream.plain() {
+        // The connection's greenlet is the only user of its socket.
+        tcp.set_nonblocking(true)?;
+        let r = (&*tcp).write(buf);
+        tcp.set_nonblocking(false)?;
+        match r {
+            Ok(n) => buf = &buf[n..],
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+    }
+    (&*stream).write_all(buf)
 }
 
 /// Writes a response body with its framing.
@@ -798,26 +992,33 @@ fn parse_length(b: &[u8]) -> Option<u64> {
     Some(n)
 }
 
-/// Parses a request head from `buf`: `Ok(None)` while incomplete, the
-/// request and the head's length when complete, or the status to reject
-/// it with.
-fn parse(buf: &[u8], max_headers: usize) -> Result<Option<(Next, usize)>, StatusCode> {
+/// Parses a request head from `buf` into `req`: `Ok(None)` while
+/// incomplete, what the server keeps of the head and its length when
+/// complete, or the status to reject it with.
+fn parse(
+    buf: &[u8],
+    max_headers: usize,
+    req: &mut Request<Body>,
+    reuse: &mut Reuse,
+) -> Result<Option<(Head, usize)>, StatusCode> {
     if max_headers <= STACK_HEADERS {
         let mut hs = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
-        parse_with(buf, &mut hs[..max_headers])
+        parse_with(buf, &mut hs[..max_headers], req, reuse)
     } else {
         let mut hs: Vec<MaybeUninit<httparse::Header<'_>>> =
             (0..max_headers).map(|_| MaybeUninit::uninit()).collect();
-        parse_with(buf, &mut hs)
+        parse_with(buf, &mut hs, req, reuse)
     }
 }
 
 fn parse_with<'b>(
     buf: &'b [u8],
     hs: &mut [MaybeUninit<httparse::Header<'b>>],
-) -> Result<Option<(Next, usize)>, StatusCode> {
-    let mut req = httparse::Request::new(&mut []);
-    let len = match req.parse_with_uninit_headers(buf, hs) {
+    req: &mut Request<Body>,
+    reuse: &mut Reuse,
+) -> Result<Option<(Head, usize)>, StatusCode> {
+    let mut raw = httparse::Request::new(&mut []);
+    let len = match raw.parse_with_uninit_headers(buf, hs) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
@@ -827,27 +1028,33 @@ fn parse_with<'b>(
         Err(_) => return Err(StatusCode::BAD_REQUEST),
     };
     let bad = StatusCode::BAD_REQUEST;
-    let method = Method::from_bytes(req.method.ok_or(bad)?.as_bytes()).map_err(|_| bad)?;
-    let uri: Uri = match req.path.ok_or(bad)? {
-        // The most requested path, without an allocation.
-        "/" => Uri::from_static("/"),
-        path => path.parse().map_err(|_| bad)?,
-    };
-    let version = match req.version {
+    let version = match raw.version {
         Some(1) => Version::HTTP_11,
         Some(0) => Version::HTTP_10,
         _ => return Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
     };
-    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    // A new request is `GET / HTTP/1.1` already: what differs is set.
+    match raw.method.ok_or(bad)? {
+        "GET" => {}
+        m => *req.method_mut() = Method::from_bytes(m.as_bytes()).map_err(|_| bad)?,
+    }
+    match raw.path.ok_or(bad)? {
+        "/" => {}
+        path => *req.uri_mut() = reuse.uri(path).ok_or(bad)?,
+    }
+    if version != Version::HTTP_11 {
+        *req.version_mut() = version;
+    }
     let mut facts = Facts::default();
-    for h in req.headers.iter() {
+    let headers = req.headers_mut();
+    headers.reserve(raw.headers.len());
+    for (i, h) in raw.headers.iter().enumerate() {
         facts.see(h.name.as_bytes(), h.value);
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| bad)?;
-        let value = HeaderValue::from_bytes(h.value).map_err(|_| bad)?;
+        let (name, value) = reuse.header(i, h.name.as_bytes(), h.value).ok_or(bad)?;
         headers.append(name, value);
     }
-    let head = check(method, uri, version, headers, &facts)?;
-    Ok(Some((Next::Request(head), len)))
+    let head = check(version, headers, &facts)?;
+    Ok(Some((head, len)))
 }
 
 /// 505 for a well-formed version other than 1.x, 400 for garbage.
@@ -903,13 +1110,7 @@ impl<'b> Facts<'b> {
 }
 
 /// The framing and connection rules of RFC 9112 on a parsed head.
-fn check(
-    method: Method,
-    uri: Uri,
-    version: Version,
-    headers: HeaderMap,
-    facts: &Facts<'_>,
-) -> Result<Head, StatusCode> {
+fn check(version: Version, headers: &HeaderMap, facts: &Facts<'_>) -> Result<Head, StatusCode> {
     let bad = StatusCode::BAD_REQUEST;
     if facts.hosts > 1 || (facts.hosts == 0 && version == Version::HTTP_11) {
         return Err(bad);
@@ -968,10 +1169,6 @@ fn check(
         }
     }
     Ok(Head {
-        method,
-        uri,
-        version,
-        headers,
         decoder,
         keep_alive,
         expect_continue,
@@ -980,7 +1177,10 @@ fn check(
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
+    use crate::http::server::Server;
 
     #[test]
     fn lengths() {
@@ -1002,5 +1202,73 @@ mod tests {
             version_error(b"GET / HTXP/1.1\r\n"),
             StatusCode::BAD_REQUEST
         );
+    }
+
+    /// The first write of a flush does not wait (no deadline); what it
+    /// leaves still waits only up to the write timeout.
+    #[test]
+    fn a_client_that_does_not_read_is_dropped_after_the_write_timeout() {
+        crate::runtime::Builder::new().run(|| {
+            let handle = Server::bind("127.0.0.1:0")
+                .unwrap()
+                .write_timeout(Duration::from_millis(100))
+                .start(|_req| Response::new(Body::from(vec![b'x'; 32 << 20])));
+            let mut c = crate::net::TcpStream::connect(handle.local_addr()).unwrap();
+            c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+            // The client reads nothing: the server's write gives up, and
+            // the connection closes.
+            while handle.connections() == 0 {
+                crate::thread::sleep(Duration::from_millis(5));
+            }
+            while handle.connections() > 0 {
+                crate::thread::sleep(Duration::from_millis(5));
+            }
+            drop(c);
+            assert!(handle.stop(Duration::from_secs(5)));
+        });
+    }
+
+    /// What the previous request left is reused only when it is what
+    /// parsing would give.
+    #[test]
+    fn reuse_gives_what_parsing_gives() {
+        let mut r = Reuse::new();
+        for (name, value) in [
+            (&b"Host"[..], &b"a"[..]),
+            (b"host", b"a"),
+            (b"HOST", b"b"),
+            (b"x-foo", b"b"),
+            (b"X-Foo", b"b"),
+            (b"x-bar", b"b"),
+        ] {
+            let (n, v) = r.header(0, name, value).unwrap();
+            assert_eq!(n, HeaderName::from_bytes(name).unwrap());
+            assert_eq!(v.as_bytes(), value);
+        }
+        // A position seen for the first time, and invalid input.
+        assert_eq!(r.header(1, b"a", b"1").unwrap().1, "1");
+        assert!(r.header(1, b"a b", b"1").is_none());
+        assert!(r.header(1, b"a", b"1\0").is_none());
+        assert_eq!(r.header(1, b"a", b"1").unwrap().1, "1");
+        for _ in 0..40 {
+            // A value that changes each time is right each time.
+            for i in 0..3u8 {
+                let v = [b'0' + i];
+                assert_eq!(r.header(2, b"n", &v).unwrap().1.as_bytes(), v);
+            }
+        }
+        for path in [
+            "/",
+            "/a?b",
+            "/a?b",
+            "/a?c",
+            "*",
+            "http://h/p",
+            "/a?c#f",
+            "/a?c",
+        ] {
+            assert_eq!(r.uri(path).unwrap(), path.parse::<Uri>().unwrap());
+        }
+        assert!(r.uri("/a b").is_none());
     }
 }

@@ -168,24 +168,28 @@ pub(super) const IDLE: u8 = 1;
 pub(super) const HEAD: u8 = 2;
 
 impl ConnSlot {
-    /// Starts a wait of `state` that expires after `timeout`.
-    pub(super) fn wait(&self, tracker: &Tracker, state: u8, timeout: Duration) {
-        let tick = tracker.tick_nanos.load(Ordering::Relaxed).max(1);
-        let ticks =
-            u64::try_from(timeout.as_nanos().div_ceil(u128::from(tick))).unwrap_or(u64::MAX);
+    /// Starts a wait of `state` that expires after `ticks` reaper ticks
+    /// (see [`Tracker::ticks`]).
+    pub(super) fn wait(&self, tracker: &Tracker, state: u8, ticks: u64) {
         // +1: the current tick has partly gone already.
         let at = tracker
             .tick
-            .load(Ordering::SeqCst)
+            .load(Ordering::Relaxed)
             .saturating_add(ticks)
             .saturating_add(1);
-        self.deadline.store(at, Ordering::SeqCst);
+        // Published by the state's store (the reaper reads the state
+        // first). That store is SeqCst: with the `stopping` flag, it is
+        // the handshake of a graceful stop (the connection marks itself
+        // idle, then reads `stopping`; `stop` sets `stopping`, then reads
+        // the states).
+        self.deadline.store(at, Ordering::Relaxed);
         self.state.store(state, Ordering::SeqCst);
     }
 
-    /// Ends a wait.
+    /// Ends a wait. Release only: a reaper that still sees the wait may
+    /// end it, as it could a moment earlier.
     pub(super) fn busy(&self) {
-        self.state.store(BUSY, Ordering::SeqCst);
+        self.state.store(BUSY, Ordering::Release);
     }
 
     pub(super) fn state(&self) -> u8 {
@@ -228,6 +232,13 @@ impl Tracker {
         });
         lock(&self.conns).insert(id, slot.clone());
         Some((id, slot))
+    }
+
+    /// `timeout` in reaper ticks, rounded up (computed once per
+    /// connection: a 128-bit division is not free).
+    pub(super) fn ticks(&self, timeout: Duration) -> u64 {
+        let tick = self.tick_nanos.load(Ordering::Relaxed).max(1);
+        u64::try_from(timeout.as_nanos().div_ceil(u128::from(tick))).unwrap_or(u64::MAX)
     }
 
     pub(super) fn remove(&self, id: u64) {

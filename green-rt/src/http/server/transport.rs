@@ -41,6 +41,15 @@ impl Transport {
         }
     }
 
+    /// The TCP stream, when no TLS runs over it.
+    pub(crate) fn plain(&self) -> Option<&TcpStream> {
+        match self {
+            Transport::Tcp(s) => Some(s),
+            #[cfg(feature = "tls")]
+            Transport::Tls(_) => None,
+        }
+    }
+
     /// Another handle to the same stream.
     pub(crate) fn try_clone(&self) -> io::Result<Transport> {
         Ok(match self {
