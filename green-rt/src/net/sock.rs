@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::rt::io::{Direction, Registration};
+use crate::rt::io::{Direction, Limit, Registration};
 
 /// A socket type green wraps: a std socket that can switch its blocking
 /// mode and give up its descriptor.
@@ -76,15 +76,18 @@ impl<S: RawSock> Sock<S> {
             .expect("green socket used after into_raw_fd")
     }
 
-    fn deadline(&self, dir: Direction) -> Option<Instant> {
+    /// How long an operation in `dir` may wait: the socket's timeout,
+    /// counted from its first wait (no clock read when it does not wait).
+    fn limit(&self, dir: Direction) -> Limit {
         let nanos = match dir {
             Direction::Read => self.read_timeout.load(Ordering::Relaxed),
             Direction::Write => self.write_timeout.load(Ordering::Relaxed),
         };
         if nanos == 0 {
-            return None;
+            Limit::None
+        } else {
+            Limit::After(Duration::from_nanos(nanos))
         }
-        Instant::now().checked_add(Duration::from_nanos(nanos))
     }
 
     /// Runs a socket operation the green way: in non-blocking mode once; else
@@ -102,7 +105,7 @@ impl<S: RawSock> Sock<S> {
             return f(sock);
         }
         self.reg
-            .io(dir, self.deadline(dir), || f(sock))
+            .io(dir, self.limit(dir), || f(sock))
             .map_err(timeout_to_std)
     }
 
@@ -120,7 +123,7 @@ impl<S: RawSock> Sock<S> {
             return f(sock);
         }
         self.reg
-            .io_stream(dir, self.deadline(dir), len, || f(sock))
+            .io_stream(dir, self.limit(dir), len, || f(sock))
             .map_err(timeout_to_std)
     }
 

@@ -14,7 +14,7 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
@@ -47,6 +47,36 @@ fn wait_for(io: &ScheduledIo, fd: RawFd, dir: Direction, deadline: Option<Instan
         None => {
             wait::park_on(why);
             true
+        }
+    }
+}
+
+/// How long an operation may wait: no limit, until an instant, or for a
+/// time counted from its first wait (a socket timeout: the clock is read
+/// only when the operation has to wait).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Limit {
+    /// No limit.
+    None,
+    /// Until this instant.
+    At(Instant),
+    /// For this long from the first wait.
+    After(Duration),
+}
+
+impl From<Option<Instant>> for Limit {
+    fn from(d: Option<Instant>) -> Limit {
+        d.map_or(Limit::None, Limit::At)
+    }
+}
+
+impl Limit {
+    /// The deadline, reading the clock for [`Limit::After`].
+    fn resolve(self) -> Option<Instant> {
+        match self {
+            Limit::None => None,
+            Limit::At(d) => Some(d),
+            Limit::After(t) => Instant::now().checked_add(t),
         }
     }
 }
@@ -127,10 +157,10 @@ impl Registration {
     pub(crate) fn io<R>(
         &self,
         dir: Direction,
-        deadline: Option<Instant>,
+        limit: impl Into<Limit>,
         f: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
-        self.drive(dir, deadline, false, f, |_| false)
+        self.drive(dir, limit.into(), false, f, |_| false)
     }
 
     /// As [`io`](Self::io), for byte streams moving `len` bytes: a short
@@ -143,11 +173,11 @@ impl Registration {
     pub(crate) fn io_stream(
         &self,
         dir: Direction,
-        deadline: Option<Instant>,
+        limit: impl Into<Limit>,
         len: usize,
         f: impl FnMut() -> io::Result<usize>,
     ) -> io::Result<usize> {
-        self.drive(dir, deadline, len > 0, f, |&n| n > 0 && n < len)
+        self.drive(dir, limit.into(), len > 0, f, |&n| n > 0 && n < len)
     }
 
     /// The loop of [`io`](Self::io) and [`io_stream`](Self::io_stream):
@@ -159,16 +189,19 @@ impl Registration {
     fn drive<R>(
         &self,
         dir: Direction,
-        deadline: Option<Instant>,
+        limit: Limit,
         wait_first: bool,
         mut f: impl FnMut() -> io::Result<R>,
         drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
         let mut waited = false;
+        // Resolved at the first wait (see `Limit::After`).
+        let mut deadline: Option<Option<Instant>> = None;
+        let mut deadline = move || *deadline.get_or_insert_with(|| limit.resolve());
         loop {
             if wait_first && !self.io.may_proceed(dir) {
                 waited = true;
-                if !self.wait_ready(dir, deadline)? {
+                if !self.wait_ready(dir, deadline())? {
                     return Err(timed_out());
                 }
                 // Woken spuriously (or by the other direction): look again.
@@ -179,7 +212,7 @@ impl Registration {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear(dir, snapshot);
                     waited = true;
-                    if !self.wait_ready(dir, deadline)? {
+                    if !self.wait_ready(dir, deadline())? {
                         return Err(timed_out());
                     }
                 }
