@@ -511,8 +511,8 @@ mod tests {
         }
     }
 
-    /// What the hub's switch hook would do: `suspended` right after a
-    /// greenlet switched out exits its spans then, not at the next call.
+    /// The hub's switch-out hook: `suspended` right after a greenlet
+    /// switched out exits its spans then, not at the next call.
     #[test]
     fn suspended_exits_the_spans_of_the_greenlet_that_switched_out() {
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -528,10 +528,10 @@ mod tests {
                 dispatcher::get_default(|d| d.exit(&Id::from_u64(7)));
             });
             wait.recv().unwrap();
-            // The greenlet is parked in `recv`; no call since: still in.
-            assert_eq!(seen(&log), "enter 7");
-            suspended();
+            // The greenlet parked in `recv`: the hub's switch-out hook
+            // (installed by `Greenlets::new`) exited its span then.
             assert_eq!(seen(&log), "enter 7, exit 7");
+            // Called again with nothing entered, it does nothing.
             suspended();
             assert_eq!(seen(&log), "enter 7, exit 7");
             go.send(()).unwrap();
