@@ -43,58 +43,43 @@ def strip_comments(text):
     return re.sub(r"/\*.*?\*/", "", text, flags=re.S)
 
 
+def longest_module(segs, names):
+    """The longest prefix of the path `segs` that is a module, or None."""
+    for n in range(len(segs), 0, -1):
+        cand = "::".join(segs[:n])
+        if cand in names:
+            return cand
+    return None
+
+
 def targets(text, names, module, is_mod_rs):
     """Modules named by `crate::` and `super::` paths in `text`, a file of
     `module` (`is_mod_rs`: the file is a directory's mod.rs, whose `super`
     is the directory's parent)."""
-    found = set()
+    paths = []
     # `super::x` is a path from the parent of the module the file is.
     parent = module.split("::")[:-1]
-    def rel(m):
-        segs = list(parent)
-        ups = m.group(1).count("super::") - 1
-        segs = segs[: len(segs) - ups] if ups else segs
-        return "::".join(segs + m.group(2).split("::"))
+
+    def base_of(supers):
+        ups = supers.count("super::") - 1
+        return parent[: len(parent) - ups] if ups else list(parent)
+
+    def items(group):
+        return [[x for x in item.strip().split("::") if x and x != "self"] for item in group.split(",")]
+
     for m in re.finditer(r"\b((?:super::)+)((?:[a-z_][a-z0-9_]*::)*[A-Za-z_][A-Za-z0-9_]*)", text):
-        path = rel(m).strip(":").split("::")
-        for n in range(len(path), 0, -1):
-            cand = "::".join(path[:n])
-            if cand in names:
-                found.add(cand)
-                break
+        paths.append(base_of(m.group(1)) + m.group(2).split("::"))
     for m in re.finditer(r"\b((?:super::)+)\{([^}]*)\}", text):
-        base = list(parent)
-        ups = m.group(1).count("super::") - 1
-        base = base[: len(base) - ups] if ups else base
-        for item in m.group(2).split(","):
-            path = base + [x for x in item.strip().split("::") if x and x != "self"]
-            for n in range(len(path), 0, -1):
-                cand = "::".join(path[:n])
-                if cand in names:
-                    found.add(cand)
-                    break
+        paths += [base_of(m.group(1)) + it for it in items(m.group(2))]
     # `use crate::a::b::{...}` and `crate::a::b::x` paths.
     for m in re.finditer(r"crate::((?:[a-z_][a-z0-9_]*::)*[A-Za-z_][A-Za-z0-9_]*)", text):
-        if text.startswith("::{", m.end()):
-            continue  # a group, below
-        segs = m.group(1).split("::")
-        # the longest module prefix
-        for n in range(len(segs), 0, -1):
-            cand = "::".join(segs[:n])
-            if cand in names:
-                found.add(cand)
-                break
+        if not text.startswith("::{", m.end()):  # a group: below
+            paths.append(m.group(1).split("::"))
     # `use crate::{a, b::c}` and `use crate::a::{b, c::d}` groups
     for m in re.finditer(r"crate::((?:[a-z_][a-z0-9_]*::)*)\{([^}]*)\}", text):
         base = [x for x in m.group(1).split("::") if x]
-        for item in m.group(2).split(","):
-            segs = base + [x for x in item.strip().split("::") if x and x != "self"]
-            for n in range(len(segs), 0, -1):
-                cand = "::".join(segs[:n])
-                if cand in names:
-                    found.add(cand)
-                    break
-    return found
+        paths += [base + it for it in items(m.group(2))]
+    return {c for c in (longest_module(p, names) for p in paths) if c}
 
 
 def top(m):

@@ -198,6 +198,15 @@ fn ticker() -> thread::JoinHandle<()> {
         .unwrap()
 }
 
+/// Runs `f` in a greenlet named `name` beside [`ticker`], and waits for
+/// both.
+fn beside_ticker(name: &str, f: fn()) {
+    let t = ticker();
+    let h = thread::Builder::new().name(name.into()).spawn(f).unwrap();
+    h.join().unwrap();
+    t.join().unwrap();
+}
+
 #[test]
 fn child_entry() {
     let Ok(case) = std::env::var(CASE) else {
@@ -211,24 +220,8 @@ fn child_entry() {
         rt.blocking_detector(Duration::from_millis(100))
     };
     rt.run(|| match case.as_str() {
-        "std_sleep" => {
-            let t = ticker();
-            let h = thread::Builder::new()
-                .name("sleeper".into())
-                .spawn(blocking_std_sleep)
-                .unwrap();
-            h.join().unwrap();
-            t.join().unwrap();
-        }
-        "busy" => {
-            let t = ticker();
-            let h = thread::Builder::new()
-                .name("spinner".into())
-                .spawn(busy_loop)
-                .unwrap();
-            h.join().unwrap();
-            t.join().unwrap();
-        }
+        "std_sleep" => beside_ticker("sleeper", blocking_std_sleep),
+        "busy" => beside_ticker("spinner", busy_loop),
         "deadlock" => {
             let m = std::sync::Arc::new(std::sync::Mutex::new(0u32));
             let m2 = m.clone();
@@ -247,15 +240,7 @@ fn child_entry() {
             let _ = locker.join();
             let _ = holder.join();
         }
-        "tokio" => {
-            let t = ticker();
-            let h = thread::Builder::new()
-                .name("bridge".into())
-                .spawn(blocks_in_tokio)
-                .unwrap();
-            h.join().unwrap();
-            t.join().unwrap();
-        }
+        "tokio" => beside_ticker("bridge", blocks_in_tokio),
         "root" => {
             let t = ticker();
             thread::yield_now();
