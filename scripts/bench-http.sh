@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP server CPU per request: green vs hyper (tokio current_thread),
+# HTTP server CPU per request: green (ordinary and raw handlers) vs hyper (tokio current_thread),
 # actix-web (1 worker) and may_minihttp (1 worker), hello world over 50
 # keep-alive connections, one request at a time and pipelined 16 deep.
 #
@@ -17,6 +17,6 @@ export HTTP_BENCH_SECS=${SECS:-5}
 export HTTP_BENCH_ROUNDS=${ROUNDS:-3}
 export HTTP_BENCH_CONNS=${CONNS:-50}
 export HTTP_BENCH_PORT=${BASE_PORT:-19300}
-export HTTP_BENCH_PEERS=${PEERS:-green,hyper,actix,may}
+export HTTP_BENCH_PEERS=${PEERS:-green,green-raw,hyper,actix,may}
 export HTTP_BENCH_DEPTHS=${DEPTHS:-1,16}
 exec cargo bench --bench http

@@ -16,8 +16,8 @@ use ::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri,
 
 use super::body::{Body, Kind};
 use super::inbound::{Chunk, Decoder, Failure, Inbound, lock_inbound};
-use super::transport::Transport;
 use super::raw::{RawHandler, RawHead, RawRequest, RawResponse};
+use super::transport::Transport;
 use super::upgrade::{Upgrade, Upgraded};
 use super::{App, BUSY, ConnSlot, HEAD, Handler, IDLE, Service, Tracker, date};
 use crate::net::TcpStream;
