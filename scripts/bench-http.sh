@@ -32,8 +32,8 @@ if [ -n "${CALLGRIND:-}" ]; then
     # count NAME PORT DEPTH SECS -> "instructions requests"
     count() {
         local name=$1 port=$2 depth=$3 secs=$4 pid n ir
-        valgrind --tool=callgrind --callgrind-out-file="$OUT/cg" \
-            taskset -c 0 "$BIN" serve "$name" "127.0.0.1:$port" >/dev/null 2>&1 &
+        taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$OUT/cg" \
+            "$BIN" serve "$name" "127.0.0.1:$port" >/dev/null 2>&1 &
         pid=$!
         until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.2; done
         taskset -c 1 "$BIN" load "127.0.0.1:$port" "$CONNS" 0.5 "$depth" >/dev/null

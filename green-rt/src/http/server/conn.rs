@@ -1059,6 +1059,7 @@ impl Write for BodyOut<'_> {
 /// `name: value\r\n`.
 #[inline]
 pub(super) fn push_header(w: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    w.reserve(name.len() + value.len() + 4);
     w.extend_from_slice(name);
     w.extend_from_slice(b": ");
     w.extend_from_slice(value);

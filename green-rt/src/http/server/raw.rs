@@ -288,14 +288,15 @@ impl<'a> RawResponse<'a> {
     /// with a control character other than tab.
     pub fn header(&mut self, name: &str, value: &[u8]) -> &mut Self {
         let n = name.as_bytes();
-        assert!(
-            !n.is_empty() && n.iter().all(|&b| is_tchar(b)),
-            "green::http: invalid header name {name:?}"
-        );
-        assert!(
-            value.iter().all(|&b| b >= 0x20 && b != 0x7f || b == b'\t'),
-            "green::http: invalid value for header {name}"
-        );
+        // Whole-slice folds without early exit: they unroll.
+        let name_ok = n
+            .iter()
+            .fold(!n.is_empty(), |ok, &b| ok & TCHAR[usize::from(b)]);
+        let value_ok = value
+            .iter()
+            .fold(true, |ok, &b| ok & FIELD_VCHAR[usize::from(b)]);
+        assert!(name_ok, "green::http: invalid header name {name:?}");
+        assert!(value_ok, "green::http: invalid value for header {name}");
         if self.state == State::Start {
             self.status_line();
         }
@@ -460,10 +461,46 @@ impl<'a> RawResponse<'a> {
     }
 }
 
-/// A token character (RFC 9110, 5.6.2).
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
+/// The bytes of a field value: visible, obs-text, space and tab (no CR,
+/// LF or other control), by table.
+static FIELD_VCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i >= 0x20 && i != 0x7f) || i == 0x09;
+        i += 1;
+    }
+    t
+};
+
+/// Token characters (RFC 9110, 5.6.2), by table: one load per byte.
+static TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        i += 1;
+    }
+    t
+};
 
 impl Write for RawResponse<'_> {
     /// Writes body bytes: the first write ends the head. Each write is a
