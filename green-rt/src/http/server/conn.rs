@@ -269,6 +269,9 @@ impl Drop for Untrack<'_> {
     }
 }
 
+/// A request body's read side and its request's generation.
+type SharedBody = (Arc<Mutex<Inbound>>, u64);
+
 /// Serves one connection until it closes.
 pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
     let _ = stream.set_nodelay(true);
@@ -631,7 +634,7 @@ impl Conn<'_> {
         &mut self,
         head: Head,
         version: Version,
-    ) -> Result<Option<(Arc<Mutex<Inbound>>, u64)>, Step> {
+    ) -> Result<Option<SharedBody>, Step> {
         let cfg = &self.app.config;
         let Head {
             decoder,
