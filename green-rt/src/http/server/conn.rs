@@ -630,11 +630,7 @@ impl Conn<'_> {
     /// request's generation). `Err` when the request was answered or the
     /// connection failed.
     #[inline]
-    fn begin_body(
-        &mut self,
-        head: Head,
-        version: Version,
-    ) -> Result<Option<SharedBody>, Step> {
+    fn begin_body(&mut self, head: Head, version: Version) -> Result<Option<SharedBody>, Step> {
         let cfg = &self.app.config;
         let Head {
             decoder,
@@ -648,6 +644,15 @@ impl Conn<'_> {
             return Err(Step::End);
         }
         let has_body = decoder != Decoder::Done;
+        if !has_body
+            && let ReadSide::Own(inb) = &self.inbound
+            && inb.decoder == Decoder::Done
+            && inb.failure.is_none()
+        {
+            // No body, none before it unread, and none out: the read side
+            // is as `begin` would leave it.
+            return Ok(None);
+        }
         let mut inb = self.inbound.get();
         inb.begin(decoder, expect_continue && version == Version::HTTP_11);
         inb.max_body = cfg.max_body_bytes;
@@ -671,6 +676,19 @@ impl Conn<'_> {
     fn end_request(&mut self, keep_alive: bool, has_body: bool) -> Step {
         if !keep_alive {
             return Step::End;
+        }
+        if !has_body
+            && let ReadSide::Own(inb) = &self.inbound
+            && inb.decoder == Decoder::Done
+            && inb.failure.is_none()
+        {
+            // No body: nothing to drain, and no body to end (its
+            // generation matters only to a body that reads).
+            return if self.app.tracker.is_stopping() {
+                Step::End
+            } else {
+                Step::Next
+            };
         }
         // What the handler left of the body is read and dropped, if short.
         let mut inb = self.inbound.get();
