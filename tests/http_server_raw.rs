@@ -1,7 +1,7 @@
 //! green::http::server's raw handlers (`Server::start_raw`): keep-alive,
 //! pipelining, HEAD, streamed request bodies, chunked responses, bad input
 //! answered as the ordinary path does, a handler's panic, a graceful stop,
-//! and real clients (curl, Python's `requests`; each test skips, saying
+//! several hubs, TLS (feature `tls`), and real clients (curl, Python's `requests`; each test skips, saying
 //! so, when its client is not installed).
 
 mod http_server_common;
@@ -22,9 +22,17 @@ struct RawServer {
 }
 
 fn start_raw<C: FnOnce(Server) -> Server + Send + 'static>(configure: C) -> RawServer {
+    start_raw_workers(1, configure)
+}
+
+/// As [`start_raw`], on a runtime of `workers` hubs.
+fn start_raw_workers<C: FnOnce(Server) -> Server + Send + 'static>(
+    workers: usize,
+    configure: C,
+) -> RawServer {
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
-        green::runtime::Builder::new().run(|| {
+        green::runtime::Builder::new().workers(workers).run(|| {
             let server = configure(Server::bind("127.0.0.1:0").expect("bind"));
             let handle = server.start_raw(app);
             tx.send(handle.clone()).expect("send handle");
@@ -360,6 +368,62 @@ fn access_log() {
     assert_eq!(roundtrip(srv.addr, &get("/logged")).unwrap().status, 200);
     let line = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(line.contains("\"GET /logged HTTP/1.1\" 200 11"), "{line}");
+}
+
+#[test]
+fn workers() {
+    let srv = start_raw_workers(2, |s| s);
+    let clients: Vec<_> = (0..8)
+        .map(|c| {
+            let addr = srv.addr;
+            std::thread::spawn(move || {
+                let s = std::net::TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut client = Client::new(s);
+                for i in 0..20 {
+                    client.send(&get(&format!("/w{c}-{i}")));
+                    assert_eq!(
+                        client.response(false).unwrap().text(),
+                        format!("GET /w{c}-{i}")
+                    );
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    assert!(srv.stop(Duration::from_secs(5)));
+}
+
+#[cfg(feature = "tls")]
+#[path = "util/pki.rs"]
+mod pki;
+
+#[cfg(feature = "tls")]
+#[test]
+fn over_tls() {
+    use green::http::client::Client as HttpClient;
+    use green::http::tls::{TlsAcceptor, TlsConnector};
+    let pki = pki::pki();
+    let acceptor = TlsAcceptor::from_pem(pki.cert.as_bytes(), pki.key.as_bytes()).unwrap();
+    let srv = start_raw(move |s| s.tls(acceptor));
+    let client = HttpClient::builder()
+        .tls_connector(TlsConnector::with_root_certificates_pem(pki.ca.as_bytes()).unwrap())
+        .build();
+    let base = format!("https://localhost:{}", srv.addr.port());
+    for i in 0..3 {
+        let r = client.get(&format!("{base}/t{i}")).send().unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().unwrap(), format!("GET /t{i}"));
+        let r = client
+            .post(&format!("{base}/upload"))
+            .send_bytes(&vec![b'x'; 100_000])
+            .unwrap();
+        assert_eq!(r.text().unwrap(), "100000 xxxxxxxxxx");
+        let r = client.get(&format!("{base}/stream")).send().unwrap();
+        assert_eq!(r.text().unwrap(), "chunk0;chunk1;chunk2;");
+    }
 }
 
 fn have(cmd: &str, arg: &str) -> bool {
