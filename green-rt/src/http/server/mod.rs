@@ -55,6 +55,15 @@
 //! connection's greenlet with the raw stream ([`Upgraded`], the bytes
 //! read past the request first). [`crate::websocket`] stands on it.
 //!
+//! **Raw handlers**, for hot endpoints: [`Server::serve_raw_forever`] and
+//! [`Server::start_raw`] serve a [`RawHandler`], which reads a
+//! [`RawRequest`] borrowed from the connection's read buffer and writes a
+//! [`RawResponse`] straight into its write buffer (may_minihttp's
+//! interface; about half the ordinary path's cost per request). Same
+//! connection loop, limits, framing, keep-alive, pipelining, timeouts,
+//! access log, TLS and graceful stop; no upgrades. The ordinary
+//! [`Handler`] stays the recommended API.
+//!
 //! **HTTPS** (feature `tls`): [`Server::tls`] with a
 //! [`TlsAcceptor`](super::tls::TlsAcceptor); the handshake runs in the
 //! connection's greenlet.
