@@ -1240,9 +1240,12 @@ fn parse_with<'b>(
         let (name, value) = reuse.header(i, h.name.as_bytes(), h.value).ok_or(bad)?;
         headers.append(name, value);
     }
-    let tes = headers
-        .get_all(header::TRANSFER_ENCODING)
+    // Looked up only when there is one (a lookup hashes the name).
+    let tes = facts
+        .transfer_encoding
+        .then(|| headers.get_all(header::TRANSFER_ENCODING))
         .into_iter()
+        .flatten()
         .map(HeaderValue::as_bytes);
     let head = check(version, tes, &facts)?;
     Ok(Some((head, len)))
