@@ -1,4 +1,5 @@
-//! The HTTP server figure: hello world served by green, hyper (tokio
+//! The HTTP server figure: hello world served by green (the ordinary
+//! handler, and `green-raw` the raw one), hyper (tokio
 //! current_thread), actix-web (1 worker) and may_minihttp (1 worker), each
 //! pinned to CPU 0, loaded from CPU 1 by the same generator (50 keep-alive
 //! connections; requests one at a time, then pipelined 16 deep). The
@@ -23,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const HELLO: &[u8] = b"Hello, World!";
-const PEERS: &[&str] = &["green", "hyper", "actix", "may"];
+const PEERS: &[&str] = &["green", "green-raw", "hyper", "actix", "may"];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -47,6 +48,7 @@ fn main() {
 fn serve(name: &str, addr: &str) {
     match name {
         "green" => serve_green(addr),
+        "green-raw" => serve_green_raw(addr),
         "hyper" => serve_hyper(addr),
         "actix" => serve_actix(addr),
         "may" => serve_may(addr),
@@ -67,6 +69,23 @@ fn serve_green(addr: &str) {
         Server::bind(addr)
             .expect("bind")
             .serve_forever(hello)
+            .expect("serve")
+    });
+}
+
+/// The handler of examples/http_raw.rs: hello world through the raw API
+/// (as may_minihttp's bench: the head borrowed, the response written into
+/// the output buffer).
+fn serve_green_raw(addr: &str) {
+    use green::http::server::{RawRequest, RawResponse, Server};
+    fn hello(_req: &mut RawRequest<'_>, res: &mut RawResponse<'_>) {
+        res.header("content-type", b"text/plain");
+        res.body(HELLO);
+    }
+    green::runtime::Builder::new().run(|| {
+        Server::bind(addr)
+            .expect("bind")
+            .serve_raw_forever(hello)
             .expect("serve")
     });
 }
@@ -370,21 +389,23 @@ fn orchestrate() {
         let mut med = Vec::new();
         for (name, samples) in &results {
             if samples.is_empty() {
-                println!("{depth:>7} {name:<8} did not run");
+                println!("{depth:>7} {name:<9} did not run");
                 continue;
             }
             let u = median(samples.iter().map(|s| s.user_us).collect());
             let t = median(samples.iter().map(|s| s.total_us).collect());
             let r = median(samples.iter().map(|s| s.rps).collect());
-            println!("{depth:>7} {name:<8} {u:>11.3} {t:>13.3} {r:>10.0}");
+            println!("{depth:>7} {name:<9} {u:>11.3} {t:>13.3} {r:>10.0}");
             med.push((*name, u, t));
         }
-        let green = med.iter().find(|m| m.0 == "green").copied();
-        if let Some((_, gu, gt)) = green {
+        for mine in ["green", "green-raw"] {
+            let Some((_, gu, gt)) = med.iter().find(|m| m.0 == mine).copied() else {
+                continue;
+            };
             for (name, u, t) in &med {
-                if *name != "green" {
+                if !name.starts_with("green") {
                     println!(
-                        "{depth:>7} green/{name:<6} user {:.2}x  total {:.2}x",
+                        "{depth:>7} {mine}/{name:<6} user {:.2}x  total {:.2}x",
                         gu / u,
                         gt / t
                     );

@@ -16,9 +16,10 @@ use ::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri,
 
 use super::body::{Body, Kind};
 use super::inbound::{Chunk, Decoder, Failure, Inbound, lock_inbound};
+use super::raw::{RawHandler, RawHead, RawRequest, RawResponse};
 use super::transport::Transport;
 use super::upgrade::{Upgrade, Upgraded};
-use super::{App, BUSY, ConnSlot, HEAD, IDLE, Tracker, date};
+use super::{App, BUSY, ConnSlot, HEAD, Handler, IDLE, Service, Tracker, date};
 use crate::net::TcpStream;
 use crate::sync::{Mutex, MutexGuard};
 use crate::thread;
@@ -26,7 +27,7 @@ use crate::thread;
 /// Initial size of a connection's read buffer.
 const READ_BUF: usize = 8 * 1024;
 /// The write buffer is sent once it holds this much.
-const FLUSH_AT: usize = 64 * 1024;
+pub(super) const FLUSH_AT: usize = 64 * 1024;
 /// Unread request body the server reads and drops to keep a connection.
 const DRAIN_LIMIT: u64 = 256 * 1024;
 /// Headers parsed into a stack array; more go to the heap.
@@ -173,6 +174,11 @@ struct Conn<'a> {
     /// Set while a handler runs.
     in_flight: Option<InFlight>,
     reuse: Reuse,
+    /// The last head parsed for a raw handler, as positions.
+    raw: RawHead,
+    /// A raw request's head, copied when its bytes cannot stay borrowed in
+    /// the read buffer (a body reads past them).
+    head_copy: Vec<u8>,
     /// The waits' lengths in reaper ticks: a new connection's first
     /// request, a head once started, an idle keep-alive connection.
     first_ticks: u64,
@@ -263,6 +269,9 @@ impl Drop for Untrack<'_> {
     }
 }
 
+/// A request body's read side and its request's generation.
+type SharedBody = (Arc<Mutex<Inbound>>, u64);
+
 /// Serves one connection until it closes.
 pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
     let _ = stream.set_nodelay(true);
@@ -289,6 +298,8 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
         upgrade: None,
         in_flight: None,
         reuse: Reuse::new(),
+        raw: RawHead::new(),
+        head_copy: Vec::new(),
         first_ticks: app.tracker.ticks(app.config.header_read_timeout),
         head_ticks: app.tracker.ticks(app.config.header_read_timeout),
         idle_ticks: app.tracker.ticks(app.config.keep_alive_timeout),
@@ -362,9 +373,13 @@ impl Conn<'_> {
         flush(&self.stream, &mut self.wbuf, &mut self.flushes)
     }
 
-    /// Reads until a whole request head is buffered, and parses it into
-    /// `req`.
-    fn read_head(&mut self, req: &mut Request<Body>) -> Next {
+    /// Reads until a whole request head is buffered, and parses it with
+    /// `parse` (into a `Request`, or into positions for a raw handler).
+    #[inline]
+    fn read_head<P>(&mut self, mut parse: P) -> Next
+    where
+        P: FnMut(&[u8], &mut Reuse, &mut RawHead) -> Result<Option<(Head, usize)>, StatusCode>,
+    {
         let app = self.app;
         let cfg = &app.config;
         let mut inb = self.inbound.get();
@@ -379,7 +394,7 @@ impl Conn<'_> {
                 .count();
             inb.pos += skip;
             if inb.pos < inb.end {
-                match parse(inb.buffered(), cfg.max_headers, req, &mut self.reuse) {
+                match parse(inb.buffered(), &mut self.reuse, &mut self.raw) {
                     Ok(Some((_, len))) if len > cfg.max_header_bytes => {
                         break Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
                     }
@@ -440,13 +455,22 @@ impl Conn<'_> {
 
     /// Reads and serves one request.
     fn serve_one(&mut self) -> Step {
+        match &self.app.handler {
+            Service::Http(h) => self.serve_http(&**h),
+            Service::Raw(h) => self.serve_raw(&**h),
+        }
+    }
+
+    /// Reads and serves one request with an ordinary handler.
+    fn serve_http(&mut self, handler: &dyn Handler) -> Step {
         // Built here, filled in place by the parser and moved only into
         // the handler: a request is large, and each move of it is a copy.
         let mut req = Request::new(Body::empty());
         debug_assert!(
             req.method() == Method::GET && req.uri() == "/" && req.version() == Version::HTTP_11
         );
-        let head = match self.read_head(&mut req) {
+        let max_headers = self.app.config.max_headers;
+        let head = match self.read_head(|buf, reuse, _| parse(buf, max_headers, &mut req, reuse)) {
             Next::Request(head) => head,
             Next::Close => return Step::End,
             Next::Reject(status) => {
@@ -454,36 +478,17 @@ impl Conn<'_> {
                 return Step::Rejected;
             }
         };
-        let app = self.app;
-        let cfg = &app.config;
-        let Head {
-            decoder,
-            mut keep_alive,
-            expect_continue,
-        } = head;
+        let cfg = &self.app.config;
         let version = req.version();
-        if let Decoder::Length(n) = decoder
-            && n > cfg.max_body_bytes
-        {
-            self.reject(StatusCode::PAYLOAD_TOO_LARGE);
-            return Step::End;
-        }
-        let has_body = decoder != Decoder::Done;
-        {
-            let mut inb = self.inbound.get();
-            inb.begin(decoder, expect_continue && version == Version::HTTP_11);
-            inb.max_body = cfg.max_body_bytes;
-            inb.max_trailer = cfg.max_header_bytes;
-            if has_body {
-                let _ = inb.stream.set_read_timeout(Some(cfg.read_timeout));
-                let generation = inb.generation;
-                drop(inb);
-                *req.body_mut() = Body::incoming(self.inbound.share(), generation);
+        let has_body = head.decoder != Decoder::Done;
+        let keep_alive = match self.begin_body(head, version) {
+            Ok(Some((inbound, generation))) => {
+                *req.body_mut() = Body::incoming(inbound, generation);
+                head.keep_alive
             }
-        }
-        if has_body && !self.wbuf.is_empty() && self.flush().is_err() {
-            return Step::End;
-        }
+            Ok(None) => head.keep_alive,
+            Err(step) => return step,
+        };
         let is_head = req.method() == Method::HEAD;
         let log = cfg
             .access_log
@@ -492,9 +497,7 @@ impl Conn<'_> {
         if cfg.remote_addr {
             req.extensions_mut().insert(RemoteAddr(self.peer));
         }
-        if self.app.tracker.is_stopping() {
-            keep_alive = false;
-        }
+        let keep_alive = keep_alive && !self.app.tracker.is_stopping();
 
         // A panic from here to the response's end unwinds to `run`.
         self.in_flight = Some(InFlight {
@@ -502,7 +505,7 @@ impl Conn<'_> {
             flushes: self.flushes,
             log,
         });
-        let resp = self.app.handler.call(req);
+        let resp = handler.call(req);
         let outcome = self.respond(resp, version, is_head, keep_alive, has_body);
         let log = self.in_flight.take().and_then(|f| f.log);
         let Ok((status, sent, keep_alive)) = outcome else {
@@ -513,8 +516,179 @@ impl Conn<'_> {
             self.run_upgrade(upgrade);
             return Step::End;
         }
+        self.end_request(keep_alive, has_body)
+    }
+
+    /// Reads and serves one request with a raw handler: the head stays in
+    /// the read buffer (copied out only when a body will read past it) and
+    /// the response is written into the write buffer as the handler goes.
+    fn serve_raw(&mut self, handler: &dyn RawHandler) -> Step {
+        let max_headers = self.app.config.max_headers;
+        let head = match self.read_head(|buf, _, raw| parse_raw(buf, max_headers, raw)) {
+            Next::Request(head) => head,
+            Next::Close => return Step::End,
+            Next::Reject(status) => {
+                self.reject(status);
+                return Step::Rejected;
+            }
+        };
+        let version = self.raw.version;
+        let has_body = head.decoder != Decoder::Done;
+        let in_place = !has_body && matches!(self.inbound, ReadSide::Own(_));
+        if !in_place {
+            let inb = self.inbound.get();
+            self.head_copy.clear();
+            self.head_copy
+                .extend_from_slice(&inb.buf[inb.pos - self.raw.len..inb.pos]);
+        }
+        let body = match self.begin_body(head, version) {
+            Ok(Some((inbound, generation))) => Some((inbound, generation)),
+            Ok(None) => None,
+            Err(step) => return step,
+        };
+        let head_bytes: &[u8] = match &self.inbound {
+            ReadSide::Own(inb) if in_place => &inb.buf[inb.pos - self.raw.len..inb.pos],
+            _ => &self.head_copy,
+        };
+        let method = &head_bytes[self.raw.method.0..self.raw.method.1];
+        let is_head = method == b"HEAD";
+        let log = self.app.config.access_log.as_ref().map(|_| {
+            format!(
+                "{} {} {:?}",
+                String::from_utf8_lossy(method),
+                String::from_utf8_lossy(&head_bytes[self.raw.path.0..self.raw.path.1]),
+                version
+            )
+        });
+        let keep_alive = head.keep_alive && !self.app.tracker.is_stopping();
+        // A panic from here to the response's end unwinds to `run`.
+        let resp_start = self.wbuf.len();
+        let flushes = self.flushes;
+        self.in_flight = Some(InFlight {
+            resp_start,
+            flushes,
+            log,
+        });
+        let (reader, inbound) = match body {
+            Some((inbound, generation)) => {
+                (Body::incoming(inbound.clone(), generation), Some(inbound))
+            }
+            None => (Body::empty(), None),
+        };
+        let mut req = RawRequest {
+            head: head_bytes,
+            raw: &self.raw,
+            body: reader,
+            peer: self.peer,
+        };
+        let mut res = RawResponse::new(
+            &self.stream,
+            &mut self.wbuf,
+            &mut self.flushes,
+            inbound,
+            &self.app.tracker.stopping,
+            version,
+            is_head,
+            keep_alive,
+        );
+        handler.call(&mut req, &mut res);
+        let outcome = res.finish();
+        drop(res);
+        drop(req);
+        let failure = if has_body {
+            self.inbound.get().failure
+        } else {
+            None
+        };
+        let log = self.in_flight.take().and_then(|f| f.log);
+        if let Some(f) = failure {
+            // The request body failed: that decides the answer, if none of
+            // the handler's left yet.
+            let status = match f {
+                Failure::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                Failure::Malformed => StatusCode::BAD_REQUEST,
+                Failure::TimedOut => StatusCode::REQUEST_TIMEOUT,
+                Failure::Closed => return Step::End,
+            };
+            if self.flushes == flushes {
+                self.wbuf.truncate(resp_start);
+                error_response(&mut self.wbuf, status);
+            }
+            let _ = self.flush();
+            self.log(log, status, Some(0));
+            return Step::End;
+        }
+        let Ok((status, sent, keep_alive)) = outcome else {
+            return Step::End;
+        };
+        self.log(log, status, Some(sent));
+        self.end_request(keep_alive, has_body)
+    }
+
+    /// Starts a request's body once its head is read: the body limit, the
+    /// read side's decoder, and for a body the read side shared (with the
+    /// request's generation). `Err` when the request was answered or the
+    /// connection failed.
+    #[inline]
+    fn begin_body(&mut self, head: Head, version: Version) -> Result<Option<SharedBody>, Step> {
+        let cfg = &self.app.config;
+        let Head {
+            decoder,
+            expect_continue,
+            ..
+        } = head;
+        if let Decoder::Length(n) = decoder
+            && n > cfg.max_body_bytes
+        {
+            self.reject(StatusCode::PAYLOAD_TOO_LARGE);
+            return Err(Step::End);
+        }
+        let has_body = decoder != Decoder::Done;
+        if !has_body
+            && let ReadSide::Own(inb) = &self.inbound
+            && inb.decoder == Decoder::Done
+            && inb.failure.is_none()
+        {
+            // No body, none before it unread, and none out: the read side
+            // is as `begin` would leave it.
+            return Ok(None);
+        }
+        let mut inb = self.inbound.get();
+        inb.begin(decoder, expect_continue && version == Version::HTTP_11);
+        inb.max_body = cfg.max_body_bytes;
+        inb.max_trailer = cfg.max_header_bytes;
+        if !has_body {
+            return Ok(None);
+        }
+        let _ = inb.stream.set_read_timeout(Some(cfg.read_timeout));
+        let generation = inb.generation;
+        drop(inb);
+        let shared = self.inbound.share();
+        if !self.wbuf.is_empty() && self.flush().is_err() {
+            return Err(Step::End);
+        }
+        Ok(Some((shared, generation)))
+    }
+
+    /// Ends a request whose response was written: the connection goes on
+    /// if kept alive and what the handler left of the body is short.
+    #[inline]
+    fn end_request(&mut self, keep_alive: bool, has_body: bool) -> Step {
         if !keep_alive {
             return Step::End;
+        }
+        if !has_body
+            && let ReadSide::Own(inb) = &self.inbound
+            && inb.decoder == Decoder::Done
+            && inb.failure.is_none()
+        {
+            // No body: nothing to drain, and no body to end (its
+            // generation matters only to a body that reads).
+            return if self.app.tracker.is_stopping() {
+                Step::End
+            } else {
+                Step::Next
+            };
         }
         // What the handler left of the body is read and dropped, if short.
         let mut inb = self.inbound.get();
@@ -689,12 +863,7 @@ impl Conn<'_> {
             Kind::Empty => 0,
             Kind::Bytes { data, pos } => {
                 let b = &data[pos..];
-                if b.len() > FLUSH_AT {
-                    self.flush()?;
-                    send(&self.stream, b)?;
-                } else {
-                    self.wbuf.extend_from_slice(b);
-                }
+                send_body(&self.stream, &mut self.wbuf, &mut self.flushes, b)?;
                 b.len() as u64
             }
             kind => {
@@ -784,8 +953,8 @@ impl Conn<'_> {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Framing {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Framing {
     Length(u64),
     Chunked,
     /// Until the connection closes (HTTP/1.0, length unknown).
@@ -794,7 +963,7 @@ enum Framing {
     None,
 }
 
-fn flush(stream: &Transport, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Result<()> {
+pub(super) fn flush(stream: &Transport, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Result<()> {
     if wbuf.is_empty() {
         return Ok(());
     }
@@ -802,6 +971,23 @@ fn flush(stream: &Transport, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Resul
     let r = send(stream, wbuf);
     wbuf.clear();
     r
+}
+
+/// Appends a whole body to the write buffer, or sends it at once if large.
+#[inline]
+pub(super) fn send_body(
+    stream: &Transport,
+    wbuf: &mut Vec<u8>,
+    flushes: &mut u64,
+    b: &[u8],
+) -> io::Result<()> {
+    if b.len() > FLUSH_AT {
+        flush(stream, wbuf, flushes)?;
+        send(stream, b)
+    } else {
+        wbuf.extend_from_slice(b);
+        Ok(())
+    }
 }
 
 /// Writes all of `buf`. Over plain TCP the first attempt does not wait, so
@@ -893,7 +1079,8 @@ impl Write for BodyOut<'_> {
 
 /// `name: value\r\n`.
 #[inline]
-fn push_header(w: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+pub(super) fn push_header(w: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    w.reserve(name.len() + value.len() + 4);
     w.extend_from_slice(name);
     w.extend_from_slice(b": ");
     w.extend_from_slice(value);
@@ -903,7 +1090,7 @@ fn push_header(w: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 /// `content-length: N\r\n` (digit by digit: no copy of a variable
 /// length, which would be a `memcpy` call).
 #[inline]
-fn push_content_length(w: &mut Vec<u8>, n: u64) {
+pub(super) fn push_content_length(w: &mut Vec<u8>, n: u64) {
     w.extend_from_slice(b"content-length: ");
     let mut digits = [0u8; 20];
     let mut i = digits.len();
@@ -937,7 +1124,7 @@ fn push_decimal(w: &mut Vec<u8>, mut n: u64) {
     w.extend_from_slice(&digits[i..]);
 }
 
-fn push_hex(w: &mut Vec<u8>, mut n: usize) {
+pub(super) fn push_hex(w: &mut Vec<u8>, mut n: usize) {
     let mut digits = [0u8; 16];
     let mut i = digits.len();
     loop {
@@ -978,7 +1165,7 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// Strict decimal: digits only, no sign, no overflow.
-fn parse_length(b: &[u8]) -> Option<u64> {
+pub(super) fn parse_length(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 20 {
         return None;
     }
@@ -1053,7 +1240,79 @@ fn parse_with<'b>(
         let (name, value) = reuse.header(i, h.name.as_bytes(), h.value).ok_or(bad)?;
         headers.append(name, value);
     }
-    let head = check(version, headers, &facts)?;
+    // Looked up only when there is one (a lookup hashes the name).
+    let tes = facts
+        .transfer_encoding
+        .then(|| headers.get_all(header::TRANSFER_ENCODING))
+        .into_iter()
+        .flatten()
+        .map(HeaderValue::as_bytes);
+    let head = check(version, tes, &facts)?;
+    Ok(Some((head, len)))
+}
+
+/// Parses a request head from `buf` for a raw handler: its parts' positions
+/// go into `raw`.
+fn parse_raw(
+    buf: &[u8],
+    max_headers: usize,
+    raw: &mut RawHead,
+) -> Result<Option<(Head, usize)>, StatusCode> {
+    if max_headers <= STACK_HEADERS {
+        let mut hs = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+        parse_raw_with(buf, &mut hs[..max_headers], raw)
+    } else {
+        let mut hs: Vec<MaybeUninit<httparse::Header<'_>>> =
+            (0..max_headers).map(|_| MaybeUninit::uninit()).collect();
+        parse_raw_with(buf, &mut hs, raw)
+    }
+}
+
+fn parse_raw_with<'b>(
+    buf: &'b [u8],
+    hs: &mut [MaybeUninit<httparse::Header<'b>>],
+    raw: &mut RawHead,
+) -> Result<Option<(Head, usize)>, StatusCode> {
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, hs) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        Err(httparse::Error::Version) => return Err(version_error(buf)),
+        Err(_) => return Err(StatusCode::BAD_REQUEST),
+    };
+    let bad = StatusCode::BAD_REQUEST;
+    let version = match req.version {
+        Some(1) => Version::HTTP_11,
+        Some(0) => Version::HTTP_10,
+        _ => return Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
+    };
+    // Positions from pointers: every part is a slice of `buf`.
+    let base = buf.as_ptr() as usize;
+    let span = |s: &[u8]| {
+        let a = s.as_ptr() as usize - base;
+        (a, a + s.len())
+    };
+    let method = req.method.ok_or(bad)?;
+    let path = req.path.ok_or(bad)?;
+    raw.method = span(method.as_bytes());
+    raw.path = span(path.as_bytes());
+    raw.version = version;
+    raw.len = len;
+    raw.headers.clear();
+    let mut facts = Facts::default();
+    for h in req.headers.iter() {
+        facts.see(h.name.as_bytes(), h.value);
+        raw.headers.push((span(h.name.as_bytes()), span(h.value)));
+    }
+    let tes = req
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
+        .map(|h| h.value);
+    let head = check(version, tes, &facts)?;
     Ok(Some((head, len)))
 }
 
@@ -1110,7 +1369,11 @@ impl<'b> Facts<'b> {
 }
 
 /// The framing and connection rules of RFC 9112 on a parsed head.
-fn check(version: Version, headers: &HeaderMap, facts: &Facts<'_>) -> Result<Head, StatusCode> {
+fn check<'v>(
+    version: Version,
+    transfer_encodings: impl Iterator<Item = &'v [u8]>,
+    facts: &Facts<'_>,
+) -> Result<Head, StatusCode> {
     let bad = StatusCode::BAD_REQUEST;
     if facts.hosts > 1 || (facts.hosts == 0 && version == Version::HTTP_11) {
         return Err(bad);
@@ -1121,8 +1384,12 @@ fn check(version: Version, headers: &HeaderMap, facts: &Facts<'_>) -> Result<Hea
             return Err(bad);
         }
         let mut codings = Vec::new();
-        for v in headers.get_all(header::TRANSFER_ENCODING) {
-            let s = v.to_str().map_err(|_| bad)?;
+        for v in transfer_encodings {
+            // Visible ASCII only, as `HeaderValue::to_str`.
+            if !v.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+                return Err(bad);
+            }
+            let s = std::str::from_utf8(v).map_err(|_| bad)?;
             for t in s.split(',') {
                 let t = t.trim();
                 if t.is_empty() {

@@ -1,0 +1,566 @@
+//! Raw handlers: the request head borrowed from the connection's read
+//! buffer, the response written straight into its write buffer.
+//!
+//! For hot endpoints only: the ordinary [`Handler`](super::Handler) (an
+//! `http::Request` → `http::Response` function) stays the recommended API.
+//! A raw handler saves building a `HeaderMap`, a `Uri` and a response, at
+//! the price of a lower-level interface: headers are raw bytes, the target
+//! is the request line's text, and a response is written in order (status,
+//! headers, body).
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ::http::{StatusCode, Version};
+
+use super::body::Body;
+use super::conn::{
+    FLUSH_AT, Framing, flush, push_content_length, push_header, push_hex, send_body,
+};
+use super::date;
+use super::inbound::{Decoder, Inbound, lock_inbound};
+use super::transport::Transport;
+use crate::sync::Mutex;
+
+/// What a server serves with [`Server::serve_raw_forever`] or
+/// [`Server::start_raw`]: for each request, a function that reads a
+/// borrowed [`RawRequest`] and writes a [`RawResponse`]. Implemented for
+/// every such `Fn` that is `Send + Sync + 'static`.
+///
+/// For hot endpoints (it costs about half of the ordinary path per
+/// request); the ordinary [`Handler`](super::Handler) stays the
+/// recommended API.
+///
+/// [`Server::serve_raw_forever`]: super::Server::serve_raw_forever
+/// [`Server::start_raw`]: super::Server::start_raw
+pub trait RawHandler: Send + Sync + 'static {
+    /// Answers one request.
+    fn call(&self, req: &mut RawRequest<'_>, res: &mut RawResponse<'_>);
+}
+
+impl<F> RawHandler for F
+where
+    F: Fn(&mut RawRequest<'_>, &mut RawResponse<'_>) + Send + Sync + 'static,
+{
+    fn call(&self, req: &mut RawRequest<'_>, res: &mut RawResponse<'_>) {
+        self(req, res);
+    }
+}
+
+/// Where a part of a request head is, in the head's bytes.
+pub(super) type Span = (usize, usize);
+
+/// A parsed request head as positions in its bytes (the connection keeps
+/// it between requests: no allocation per request).
+#[derive(Debug)]
+pub(super) struct RawHead {
+    pub(super) method: Span,
+    pub(super) path: Span,
+    pub(super) version: Version,
+    pub(super) headers: Vec<(Span, Span)>,
+    /// The head's length in bytes.
+    pub(super) len: usize,
+}
+
+impl RawHead {
+    pub(super) fn new() -> RawHead {
+        RawHead {
+            method: (0, 0),
+            path: (0, 0),
+            version: Version::HTTP_11,
+            headers: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+/// A request as a [`RawHandler`] sees it: the method, target, version and
+/// headers borrowed from the connection's read buffer, and the body
+/// streamed from the connection as the handler reads it.
+///
+/// The server has checked the head as it does for the ordinary API (one
+/// `Host`, framing, limits); the target is not parsed into a URI.
+pub struct RawRequest<'a> {
+    pub(super) head: &'a [u8],
+    pub(super) raw: &'a RawHead,
+    pub(super) body: Body,
+    pub(super) peer: SocketAddr,
+}
+
+fn text(head: &[u8], (a, b): Span) -> &str {
+    // The parser checked these bytes (tokens and the target are ASCII).
+    std::str::from_utf8(&head[a..b]).unwrap_or("")
+}
+
+impl<'a> RawRequest<'a> {
+    /// The method, as sent (`"GET"`).
+    pub fn method(&self) -> &'a str {
+        text(self.head, self.raw.method)
+    }
+
+    /// The request target, as sent: a path and query (`"/a?b=1"`), or an
+    /// absolute URI, or `*`.
+    pub fn path(&self) -> &'a str {
+        text(self.head, self.raw.path)
+    }
+
+    /// `HTTP/1.1` or `HTTP/1.0`.
+    pub fn version(&self) -> Version {
+        self.raw.version
+    }
+
+    /// The headers in the order received: names as sent (any case),
+    /// values as bytes.
+    pub fn headers(&self) -> RawHeaders<'a> {
+        RawHeaders {
+            head: self.head,
+            spans: self.raw.headers.iter(),
+        }
+    }
+
+    /// The first header named `name` (compared without case).
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        let head = self.head;
+        self.raw.headers.iter().find_map(|&((a, b), (c, d))| {
+            head[a..b]
+                .eq_ignore_ascii_case(name.as_bytes())
+                .then(|| &head[c..d])
+        })
+    }
+
+    /// The body, read from the connection as the handler reads it (empty
+    /// when the request has none). `Expect: 100-continue` is answered at
+    /// the first read.
+    pub fn body(&mut self) -> &mut Body {
+        &mut self.body
+    }
+
+    /// The client's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.peer
+    }
+}
+
+impl std::fmt::Debug for RawRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawRequest")
+            .field("method", &self.method())
+            .field("path", &self.path())
+            .field("version", &self.version())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The headers of a [`RawRequest`]: `(name, value)` in the order received.
+#[derive(Debug, Clone)]
+pub struct RawHeaders<'a> {
+    head: &'a [u8],
+    spans: std::slice::Iter<'a, (Span, Span)>,
+}
+
+impl<'a> Iterator for RawHeaders<'a> {
+    type Item = (&'a str, &'a [u8]);
+
+    fn next(&mut self) -> Option<(&'a str, &'a [u8])> {
+        let &(name, (c, d)) = self.spans.next()?;
+        Some((text(self.head, name), &self.head[c..d]))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
+}
+
+/// Where a raw response is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Nothing written yet.
+    Start,
+    /// The status line and some headers are written.
+    Headers,
+    /// The head is complete; the body goes on with this framing.
+    Body(Framing),
+    /// The whole body was given ([`RawResponse::body`]).
+    Done,
+}
+
+/// A response as a [`RawHandler`] writes it, in order: the status
+/// ([`status`](Self::status), 200 if not set), headers
+/// ([`header`](Self::header)), then either the whole body at once
+/// ([`body`](Self::body), framed with `Content-Length`) or a body streamed
+/// through [`Write`] (framed with the
+/// [`content_length`](Self::content_length) given, else chunked on
+/// HTTP/1.1, else until close). Everything goes straight into the
+/// connection's write buffer.
+///
+/// The server adds `Date` (unless the handler wrote one),
+/// `Content-Length` or `Transfer-Encoding: chunked`, and `Connection` as
+/// the ordinary API does; a handler's `Connection: close` is honoured. A
+/// `HEAD` request's body, and the body of a 1xx, 204 or 304 answer, is
+/// dropped. A response the handler leaves without a body has an empty
+/// one.
+///
+/// # Panics
+///
+/// The methods panic when used out of order (a status or header after the
+/// head ended, a body after [`body`](Self::body)), on a header name or
+/// value that is not valid HTTP (a CR or LF would split the response), and
+/// on `101 Switching Protocols` (upgrades need the ordinary API). As for
+/// any handler panic, the client gets a 500 if nothing of the response
+/// left yet, and the connection is closed.
+pub struct RawResponse<'a> {
+    pub(super) stream: &'a Transport,
+    pub(super) wbuf: &'a mut Vec<u8>,
+    pub(super) flushes: &'a mut u64,
+    /// The request body's read side, when the request has a body (a
+    /// `100 Continue` still owed decides `Connection: close`).
+    pub(super) inbound: Option<Arc<Mutex<Inbound>>>,
+    pub(super) stopping: &'a std::sync::atomic::AtomicBool,
+    pub(super) version: Version,
+    pub(super) is_head: bool,
+    pub(super) keep_alive: bool,
+    status: StatusCode,
+    state: State,
+    has_date: bool,
+    length: Option<u64>,
+    written: u64,
+    /// A write to the client failed: the connection closes.
+    failed: bool,
+}
+
+impl<'a> RawResponse<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        stream: &'a Transport,
+        wbuf: &'a mut Vec<u8>,
+        flushes: &'a mut u64,
+        inbound: Option<Arc<Mutex<Inbound>>>,
+        stopping: &'a std::sync::atomic::AtomicBool,
+        version: Version,
+        is_head: bool,
+        keep_alive: bool,
+    ) -> RawResponse<'a> {
+        RawResponse {
+            stream,
+            wbuf,
+            flushes,
+            inbound,
+            stopping,
+            version,
+            is_head,
+            keep_alive,
+            status: StatusCode::OK,
+            state: State::Start,
+            has_date: false,
+            length: None,
+            written: 0,
+            failed: false,
+        }
+    }
+
+    /// Sets the status (200 by default).
+    ///
+    /// # Panics
+    ///
+    /// After a header or the body was written, or for `101`.
+    pub fn status(&mut self, status: StatusCode) -> &mut Self {
+        assert!(
+            self.state == State::Start,
+            "green::http: RawResponse::status after the status line was written"
+        );
+        assert!(
+            status != StatusCode::SWITCHING_PROTOCOLS,
+            "green::http: raw handlers cannot switch protocols (use the ordinary Handler)"
+        );
+        self.status = status;
+        self
+    }
+
+    /// Writes a header. `Content-Length` sets the length of a streamed
+    /// body (as [`content_length`](Self::content_length));
+    /// `Transfer-Encoding` is ignored (the server frames the body);
+    /// `Connection: close` closes the connection after this response.
+    ///
+    /// # Panics
+    ///
+    /// After the body started; on a name that is not a token or a value
+    /// with a control character other than tab.
+    pub fn header(&mut self, name: &str, value: &[u8]) -> &mut Self {
+        let n = name.as_bytes();
+        // Whole-slice folds without early exit: they unroll.
+        let name_ok = n
+            .iter()
+            .fold(!n.is_empty(), |ok, &b| ok & TCHAR[usize::from(b)]);
+        let value_ok = value
+            .iter()
+            .fold(true, |ok, &b| ok & FIELD_VCHAR[usize::from(b)]);
+        assert!(name_ok, "green::http: invalid header name {name:?}");
+        assert!(value_ok, "green::http: invalid value for header {name}");
+        if self.state == State::Start {
+            self.status_line();
+        }
+        assert!(
+            self.state == State::Headers,
+            "green::http: RawResponse::header after the body started"
+        );
+        match n.len() {
+            4 if n.eq_ignore_ascii_case(b"date") => self.has_date = true,
+            10 if n.eq_ignore_ascii_case(b"connection") => {
+                self.keep_alive &= !value
+                    .split(|&b| b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+                return self;
+            }
+            14 if n.eq_ignore_ascii_case(b"content-length") => {
+                let len = super::conn::parse_length(value);
+                assert!(len.is_some(), "green::http: invalid Content-Length");
+                self.length = len;
+                return self;
+            }
+            17 if n.eq_ignore_ascii_case(b"transfer-encoding") => return self,
+            _ => {}
+        }
+        push_header(self.wbuf, n, value);
+        self
+    }
+
+    /// Sets the length of a body streamed through [`Write`]: it is framed
+    /// with this `Content-Length` instead of chunked, and must be exactly
+    /// this long.
+    ///
+    /// # Panics
+    ///
+    /// After the body started.
+    pub fn content_length(&mut self, n: u64) -> &mut Self {
+        assert!(
+            matches!(self.state, State::Start | State::Headers),
+            "green::http: RawResponse::content_length after the body started"
+        );
+        self.length = Some(n);
+        self
+    }
+
+    /// Writes the whole body (with its `Content-Length`) and ends the
+    /// response (a large body goes to the client at once).
+    ///
+    /// # Panics
+    ///
+    /// After a body was written.
+    pub fn body(&mut self, data: &[u8]) {
+        assert!(
+            matches!(self.state, State::Start | State::Headers),
+            "green::http: RawResponse::body after the body started"
+        );
+        self.length = Some(data.len() as u64);
+        let framing = self.end_head();
+        self.state = State::Done;
+        if let Framing::Length(_) = framing
+            && !self.is_head
+        {
+            self.written = data.len() as u64;
+            // A failed write closes the connection after the handler.
+            self.failed = send_body(self.stream, self.wbuf, self.flushes, data).is_err();
+        }
+    }
+
+    fn status_line(&mut self) {
+        let w = &mut *self.wbuf;
+        w.reserve(256);
+        if self.status == StatusCode::OK {
+            w.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        } else {
+            w.extend_from_slice(b"HTTP/1.1 ");
+            w.extend_from_slice(self.status.as_str().as_bytes());
+            w.push(b' ');
+            w.extend_from_slice(self.status.canonical_reason().unwrap_or("").as_bytes());
+            w.extend_from_slice(b"\r\n");
+        }
+        self.state = State::Headers;
+    }
+
+    /// Ends the head: `Date`, the framing and `Connection`.
+    fn end_head(&mut self) -> Framing {
+        if self.state == State::Start {
+            self.status_line();
+        }
+        let status = self.status;
+        let bodiless = status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED;
+        if let Some(inb) = &self.inbound {
+            let inb = lock_inbound(inb);
+            if inb.continue_pending && inb.decoder != Decoder::Done {
+                self.keep_alive = false;
+            }
+        }
+        if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            self.keep_alive = false;
+        }
+        let framing = if bodiless {
+            Framing::None
+        } else {
+            match self.length {
+                Some(n) => Framing::Length(n),
+                None if self.version == Version::HTTP_11 => Framing::Chunked,
+                None => {
+                    self.keep_alive = false;
+                    Framing::Close
+                }
+            }
+        };
+        let w = &mut *self.wbuf;
+        if !self.has_date {
+            date::append_date_line(w);
+        }
+        match framing {
+            Framing::Length(n) => push_content_length(w, n),
+            Framing::Chunked if !self.is_head => {
+                w.extend_from_slice(b"transfer-encoding: chunked\r\n");
+            }
+            _ => {}
+        }
+        if !self.keep_alive {
+            w.extend_from_slice(b"connection: close\r\n");
+        } else if self.version == Version::HTTP_10 {
+            w.extend_from_slice(b"connection: keep-alive\r\n");
+        }
+        w.extend_from_slice(b"\r\n");
+        let framing = if self.is_head { Framing::None } else { framing };
+        self.state = State::Body(framing);
+        framing
+    }
+
+    /// Ends the response after the handler: the head if the handler left
+    /// it open (an empty body), the chunked body's end. Returns the status,
+    /// the body bytes sent and whether the connection goes on.
+    pub(super) fn finish(&mut self) -> io::Result<(StatusCode, u64, bool)> {
+        if self.failed {
+            return Err(io::ErrorKind::ConnectionAborted.into());
+        }
+        if matches!(self.state, State::Start | State::Headers) {
+            if self.length.is_none() {
+                self.length = Some(0);
+            }
+            self.end_head();
+        }
+        match self.state {
+            State::Body(Framing::Chunked) => self.wbuf.extend_from_slice(b"0\r\n\r\n"),
+            State::Body(Framing::Length(n)) if self.written != n => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "green::http: response body shorter than its Content-Length",
+                ));
+            }
+            _ => {}
+        }
+        if self.wbuf.len() >= FLUSH_AT {
+            flush(self.stream, self.wbuf, self.flushes)?;
+        }
+        Ok((self.status, self.written, self.keep_alive))
+    }
+}
+
+/// The bytes of a field value: visible, obs-text, space and tab (no CR,
+/// LF or other control), by table.
+static FIELD_VCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i >= 0x20 && i != 0x7f) || i == 0x09;
+        i += 1;
+    }
+    t
+};
+
+/// Token characters (RFC 9110, 5.6.2), by table: one load per byte.
+static TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        i += 1;
+    }
+    t
+};
+
+impl Write for RawResponse<'_> {
+    /// Writes body bytes: the first write ends the head. Each write is a
+    /// chunk of a chunked body.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let framing = match self.state {
+            State::Start | State::Headers => self.end_head(),
+            State::Body(f) => f,
+            State::Done => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "green::http: RawResponse written after body()",
+                ));
+            }
+        };
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let w = &mut *self.wbuf;
+        match framing {
+            Framing::Length(n) => {
+                if self.written + buf.len() as u64 > n {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "green::http: response body longer than its Content-Length",
+                    ));
+                }
+                w.extend_from_slice(buf);
+            }
+            Framing::Chunked => {
+                push_hex(w, buf.len());
+                w.extend_from_slice(b"\r\n");
+                w.extend_from_slice(buf);
+                w.extend_from_slice(b"\r\n");
+            }
+            Framing::Close => w.extend_from_slice(buf),
+            Framing::None => {}
+        }
+        self.written += buf.len() as u64;
+        if self.wbuf.len() >= FLUSH_AT {
+            flush(self.stream, self.wbuf, self.flushes)?;
+        }
+        Ok(buf.len())
+    }
+
+    /// Sends what is buffered to the client now.
+    fn flush(&mut self) -> io::Result<()> {
+        if matches!(self.state, State::Start | State::Headers) {
+            self.end_head();
+        }
+        flush(self.stream, self.wbuf, self.flushes)
+    }
+}
+
+impl std::fmt::Debug for RawResponse<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawResponse")
+            .field("status", &self.status)
+            .field("state", &self.state)
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
+}
