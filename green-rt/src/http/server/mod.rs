@@ -79,6 +79,7 @@ mod inbound;
 mod raw;
 pub(crate) mod transport;
 mod upgrade;
+mod wire;
 
 use std::collections::HashMap;
 use std::fmt;

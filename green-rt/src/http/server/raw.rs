@@ -15,12 +15,12 @@ use std::sync::Arc;
 use ::http::{StatusCode, Version};
 
 use super::body::Body;
-use super::conn::{
-    FLUSH_AT, Framing, flush, push_content_length, push_header, push_hex, send_body,
-};
 use super::date;
 use super::inbound::{Decoder, Inbound, lock_inbound};
 use super::transport::Transport;
+use super::wire::{
+    FLUSH_AT, Framing, flush, push_content_length, push_header, push_hex, send_body,
+};
 use crate::sync::Mutex;
 
 /// What a server serves with [`Server::serve_raw_forever`] or
@@ -313,7 +313,7 @@ impl<'a> RawResponse<'a> {
                 return self;
             }
             14 if n.eq_ignore_ascii_case(b"content-length") => {
-                let len = super::conn::parse_length(value);
+                let len = super::wire::parse_length(value);
                 assert!(len.is_some(), "green::http: invalid Content-Length");
                 self.length = len;
                 return self;

@@ -1,0 +1,147 @@
+//! The bytes on the wire that both handler paths write: response framing,
+//! header lines and numbers, the write buffer's flushes, and the strict
+//! `Content-Length` parse. Shared by [`super::conn`] (the `http::Response`
+//! path) and [`super::raw`] (raw handlers), below both.
+
+use std::io::{self, Write};
+
+use super::transport::Transport;
+
+/// The write buffer is sent once it holds this much.
+pub(super) const FLUSH_AT: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Framing {
+    Length(u64),
+    Chunked,
+    /// Until the connection closes (HTTP/1.0, length unknown).
+    Close,
+    /// No body (1xx, 204, 304).
+    None,
+}
+
+pub(super) fn flush(stream: &Transport, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Result<()> {
+    if wbuf.is_empty() {
+        return Ok(());
+    }
+    *flushes += 1;
+    let r = send(stream, wbuf);
+    wbuf.clear();
+    r
+}
+
+/// Appends a whole body to the write buffer, or sends it at once if large.
+#[inline]
+pub(super) fn send_body(
+    stream: &Transport,
+    wbuf: &mut Vec<u8>,
+    flushes: &mut u64,
+    b: &[u8],
+) -> io::Result<()> {
+    if b.len() > FLUSH_AT {
+        flush(stream, wbuf, flushes)?;
+        send(stream, b)
+    } else {
+        wbuf.extend_from_slice(b);
+        Ok(())
+    }
+}
+
+/// Writes all of `buf`. Over plain TCP the first attempt does not wait, so
+/// it needs no deadline (a clock read): only what it could not write waits
+/// for the client, up to the write timeout.
+fn send(stream: &Transport, mut buf: &[u8]) -> io::Result<()> {
+    if let Some(tcp) = stream.plain() {
+        // The connection's greenlet is the only user of its socket.
+        tcp.set_nonblocking(true)?;
+        let r = (&*tcp).write(buf);
+        tcp.set_nonblocking(false)?;
+        match r {
+            Ok(n) => buf = &buf[n..],
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+    }
+    (&*stream).write_all(buf)
+}
+
+/// `name: value\r\n`.
+#[inline]
+pub(super) fn push_header(w: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    w.reserve(name.len() + value.len() + 4);
+    w.extend_from_slice(name);
+    w.extend_from_slice(b": ");
+    w.extend_from_slice(value);
+    w.extend_from_slice(b"\r\n");
+}
+
+/// `content-length: N\r\n` (digit by digit: no copy of a variable
+/// length, which would be a `memcpy` call).
+#[inline]
+pub(super) fn push_content_length(w: &mut Vec<u8>, n: u64) {
+    w.extend_from_slice(b"content-length: ");
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut m = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        w.push(d);
+    }
+    w.push(b'\r');
+    w.push(b'\n');
+}
+
+pub(super) fn push_decimal(w: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    w.extend_from_slice(&digits[i..]);
+}
+
+pub(super) fn push_hex(w: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b"0123456789abcdef"[n & 15];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    w.extend_from_slice(&digits[i..]);
+}
+
+/// Strict decimal: digits only, no sign, no overflow.
+pub(super) fn parse_length(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(n)
+}
