@@ -193,6 +193,40 @@ fn yield_switch() -> f64 {
     green.as_nanos() as f64
 }
 
+/// `runtime::dump()` and `runtime::stats()` over 100 000 sleeping
+/// greenlets (200 000 memory maps: needs the raised `vm.max_map_count`):
+/// how long they take and how long the printed dump is.
+fn dump_100k() {
+    let n = 100_000;
+    let hs: Vec<_> = (0..n)
+        .map(|_| green::thread::spawn(|| green::thread::sleep(Duration::from_secs(3600))))
+        .collect();
+    green::thread::yield_now();
+    let start = Instant::now();
+    let dump = green::runtime::dump();
+    let took = start.elapsed();
+    let text = dump.to_string();
+    let start = Instant::now();
+    let stats = green::runtime::stats();
+    let stats_took = start.elapsed();
+    println!(
+        "dump of {n} greenlets: {took:.1?} to collect, {} lines printed ({} with {{:#}}); \
+         stats() {stats_took:.1?} ({} sleeping)",
+        text.lines().count(),
+        format!("{dump:#}").lines().count(),
+        stats.waiting.sleep
+    );
+    for line in text.lines().take(9) {
+        println!("    {line}");
+    }
+    for h in &hs {
+        h.kill();
+    }
+    for h in hs {
+        let _ = h.join();
+    }
+}
+
 fn idle_memory() -> f64 {
     let n = 10_000;
     // tokio first: its tasks live on the heap, which must not be able to
@@ -451,6 +485,7 @@ fn main() {
     let switch = yield_switch();
     timers();
     all_cores();
+    dump_100k();
     gevent_peer(&[
         ("RSS per idle sleeper", "idle_rss_bytes", rss),
         ("spawn+join, one at a time", "spawn_join_one_ns", spawn_one),
