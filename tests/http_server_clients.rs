@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::Command;
 
 use green::http::server::{Body, Request, Response};
-use http_server_common::{TestServer, start};
+use http_server_common::{TestServer, curl_session, have, skip, start};
 
 /// `/upload` answers the body's length and its first bytes; other paths
 /// answer their method and path.
@@ -31,61 +31,18 @@ fn app(req: Request<Body>) -> Response<Body> {
     Response::new(Body::from(format!("{} {}", req.method(), req.uri().path())))
 }
 
-fn have(cmd: &str, arg: &str) -> bool {
-    Command::new(cmd)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn skip(what: &str) {
-    eprintln!("SKIPPED: {what} is not installed; this test needs it");
-}
-
 fn server() -> TestServer {
     start(|s| s, app)
 }
 
 #[test]
 fn curl_keep_alive_chunked_upload_and_expect() {
-    if !have("curl", "--version") {
-        return skip("curl");
-    }
     let srv = server();
     let base = format!("http://{}", srv.addr);
-    // Two URLs, one connection.
-    let out = Command::new("curl")
-        .args(["-sv", &format!("{base}/a"), &format!("{base}/b")])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stdout, "GET /aGET /b");
-    assert!(stderr.contains("Re-using existing connection"), "{stderr}");
-
-    // A chunked upload from stdin.
-    let data = "x".repeat(100_000);
-    let mut child = Command::new("curl")
-        .args([
-            "-s",
-            "-T",
-            "-",
-            "-H",
-            "Transfer-Encoding: chunked",
-            &format!("{base}/upload"),
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(data.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "100000 xxxxxxxxxx");
+    // Two URLs on one connection, a chunked upload, a chunked response.
+    if !curl_session(&base) {
+        return;
+    }
 
     // Expect: 100-continue (curl sends it for a large body and waits).
     let mut child = Command::new("curl")
@@ -114,59 +71,12 @@ fn curl_keep_alive_chunked_upload_and_expect() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("HTTP/1.1 100 Continue"), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2000000 yyyyyyyyyy");
-
-    // A chunked response.
-    let out = Command::new("curl")
-        .args(["-s", &format!("{base}/stream")])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "chunk0;chunk1;chunk2;"
-    );
 }
-
-const PY_REQUESTS: &str = r#"
-import sys, requests
-base = sys.argv[1]
-s = requests.Session()
-for i in range(20):
-    r = s.get(f"{base}/r{i}")
-    assert r.status_code == 200 and r.text == f"GET /r{i}", r.text
-r = s.post(f"{base}/upload", data=b"z" * 300000)
-assert r.text == "300000 zzzzzzzzzz", r.text
-def gen():
-    for _ in range(10):
-        yield b"q" * 1000
-r = s.post(f"{base}/upload", data=gen())
-assert r.text == "10000 qqqqqqqqqq", r.text
-r = s.get(f"{base}/stream")
-assert r.text == "chunk0;chunk1;chunk2;", r.text
-assert r.headers["transfer-encoding"] == "chunked"
-r = s.head(f"{base}/h")
-assert r.headers["content-length"] == "7", r.headers
-print("ok")
-"#;
 
 #[test]
 fn python_requests() {
-    if !Command::new("python3")
-        .args(["-c", "import requests"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return skip("python3 with `requests`");
-    }
     let srv = server();
-    let out = Command::new("python3")
-        .args(["-c", PY_REQUESTS, &format!("http://{}", srv.addr)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && out.stdout == b"ok\n",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    http_server_common::python_requests(srv.addr);
 }
 
 const PY_HTTP_CLIENT: &str = r#"

@@ -7,12 +7,11 @@
 mod http_server_common;
 
 use std::io::{Read, Write};
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use green::http::server::{RawRequest, RawResponse, Server, ServerHandle, StatusCode};
-use http_server_common::{Client, get, roundtrip};
+use http_server_common::{Client, curl_session, get, roundtrip};
 
 /// A server on a thread of its own, serving [`app`] with a raw handler.
 struct RawServer {
@@ -426,102 +425,14 @@ fn over_tls() {
     }
 }
 
-fn have(cmd: &str, arg: &str) -> bool {
-    Command::new(cmd)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn skip(what: &str) {
-    eprintln!("SKIPPED: {what} is not installed; this test needs it");
-}
-
 #[test]
 fn curl() {
-    if !have("curl", "--version") {
-        return skip("curl");
-    }
     let srv = start_raw(|s| s);
-    let base = format!("http://{}", srv.addr);
-    let out = Command::new("curl")
-        .args(["-sv", &format!("{base}/a"), &format!("{base}/b")])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "GET /aGET /b");
-    assert!(stderr.contains("Re-using existing connection"), "{stderr}");
-    // A chunked upload from stdin.
-    let mut child = Command::new("curl")
-        .args([
-            "-s",
-            "-T",
-            "-",
-            "-H",
-            "Transfer-Encoding: chunked",
-            &format!("{base}/upload"),
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&vec![b'x'; 100_000])
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "100000 xxxxxxxxxx");
-    let out = Command::new("curl")
-        .args(["-s", &format!("{base}/stream")])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "chunk0;chunk1;chunk2;"
-    );
+    curl_session(&format!("http://{}", srv.addr));
 }
-
-const PY_REQUESTS: &str = r#"
-import sys, requests
-base = sys.argv[1]
-s = requests.Session()
-for i in range(20):
-    r = s.get(f"{base}/r{i}")
-    assert r.status_code == 200 and r.text == f"GET /r{i}", r.text
-r = s.post(f"{base}/upload", data=b"z" * 300000)
-assert r.text == "300000 zzzzzzzzzz", r.text
-def gen():
-    for _ in range(10):
-        yield b"q" * 1000
-r = s.post(f"{base}/upload", data=gen())
-assert r.text == "10000 qqqqqqqqqq", r.text
-r = s.get(f"{base}/stream")
-assert r.text == "chunk0;chunk1;chunk2;", r.text
-assert r.headers["transfer-encoding"] == "chunked"
-r = s.head(f"{base}/h")
-assert r.headers["content-length"] == "7", r.headers
-print("ok")
-"#;
 
 #[test]
 fn python_requests() {
-    if !Command::new("python3")
-        .args(["-c", "import requests"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return skip("python3 with `requests`");
-    }
     let srv = start_raw(|s| s);
-    let out = Command::new("python3")
-        .args(["-c", PY_REQUESTS, &format!("http://{}", srv.addr)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && out.stdout == b"ok\n",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    http_server_common::python_requests(srv.addr);
 }

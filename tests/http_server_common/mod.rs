@@ -217,3 +217,114 @@ pub fn roundtrip(addr: SocketAddr, request: &[u8]) -> io::Result<Resp> {
 pub fn get(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes()
 }
+
+// The clients nobody here wrote, driven the same way against both handler
+// APIs: a server that answers `/upload` with the body's length and its
+// first ten bytes, `/stream` with `chunk0;chunk1;chunk2;` (chunked), and
+// any other path with its method and path.
+
+/// Whether `cmd arg` runs and succeeds.
+pub fn have(cmd: &str, arg: &str) -> bool {
+    std::process::Command::new(cmd)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Says that a test passes without running, for want of `what`.
+pub fn skip(what: &str) {
+    eprintln!("SKIPPED: {what} is not installed; this test needs it");
+}
+
+/// curl against `base`: two URLs on one connection, a chunked upload from
+/// standard input, a chunked response. `false` (having said SKIPPED) when
+/// curl is missing.
+pub fn curl_session(base: &str) -> bool {
+    use std::process::{Command, Stdio};
+    if !have("curl", "--version") {
+        skip("curl");
+        return false;
+    }
+    let out = Command::new("curl")
+        .args(["-sv", &format!("{base}/a"), &format!("{base}/b")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "GET /aGET /b");
+    assert!(stderr.contains("Re-using existing connection"), "{stderr}");
+    let mut child = Command::new("curl")
+        .args([
+            "-s",
+            "-T",
+            "-",
+            "-H",
+            "Transfer-Encoding: chunked",
+            &format!("{base}/upload"),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&vec![b'x'; 100_000])
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "100000 xxxxxxxxxx");
+    let out = Command::new("curl")
+        .args(["-s", &format!("{base}/stream")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "chunk0;chunk1;chunk2;"
+    );
+    true
+}
+
+const PY_REQUESTS: &str = r#"
+import sys, requests
+base = sys.argv[1]
+s = requests.Session()
+for i in range(20):
+    r = s.get(f"{base}/r{i}")
+    assert r.status_code == 200 and r.text == f"GET /r{i}", r.text
+r = s.post(f"{base}/upload", data=b"z" * 300000)
+assert r.text == "300000 zzzzzzzzzz", r.text
+def gen():
+    for _ in range(10):
+        yield b"q" * 1000
+r = s.post(f"{base}/upload", data=gen())
+assert r.text == "10000 qqqqqqqqqq", r.text
+r = s.get(f"{base}/stream")
+assert r.text == "chunk0;chunk1;chunk2;", r.text
+assert r.headers["transfer-encoding"] == "chunked"
+r = s.head(f"{base}/h")
+assert r.headers["content-length"] == "7", r.headers
+print("ok")
+"#;
+
+/// Python `requests` against `addr`: a keep-alive session of GETs, a
+/// large POST, a generator (chunked) upload, a streamed response, HEAD.
+/// Says SKIPPED when Python or `requests` is missing.
+pub fn python_requests(addr: SocketAddr) {
+    use std::process::Command;
+    if !Command::new("python3")
+        .args(["-c", "import requests"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return skip("python3 with `requests`");
+    }
+    let out = Command::new("python3")
+        .args(["-c", PY_REQUESTS, &format!("http://{addr}")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout == b"ok\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
