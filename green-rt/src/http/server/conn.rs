@@ -1064,14 +1064,15 @@ fn parse(
     }
 }
 
-fn parse_with<'b>(
+/// Runs httparse over `buf`: the request, its head's length and its
+/// version; `Ok(None)` while the head is incomplete; the status that
+/// answers a malformed head. Shared by both handler paths.
+fn parse_head<'h, 'b>(
     buf: &'b [u8],
-    hs: &mut [MaybeUninit<httparse::Header<'b>>],
-    req: &mut Request<Body>,
-    reuse: &mut Reuse,
-) -> Result<Option<(Head, usize)>, StatusCode> {
-    let mut raw = httparse::Request::new(&mut []);
-    let len = match raw.parse_with_uninit_headers(buf, hs) {
+    hs: &'h mut [MaybeUninit<httparse::Header<'b>>],
+) -> Result<Option<(httparse::Request<'h, 'b>, usize, Version)>, StatusCode> {
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, hs) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
@@ -1080,12 +1081,24 @@ fn parse_with<'b>(
         Err(httparse::Error::Version) => return Err(version_error(buf)),
         Err(_) => return Err(StatusCode::BAD_REQUEST),
     };
-    let bad = StatusCode::BAD_REQUEST;
-    let version = match raw.version {
+    let version = match req.version {
         Some(1) => Version::HTTP_11,
         Some(0) => Version::HTTP_10,
         _ => return Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
     };
+    Ok(Some((req, len, version)))
+}
+
+fn parse_with<'b>(
+    buf: &'b [u8],
+    hs: &mut [MaybeUninit<httparse::Header<'b>>],
+    req: &mut Request<Body>,
+    reuse: &mut Reuse,
+) -> Result<Option<(Head, usize)>, StatusCode> {
+    let Some((raw, len, version)) = parse_head(buf, hs)? else {
+        return Ok(None);
+    };
+    let bad = StatusCode::BAD_REQUEST;
     // A new request is `GET / HTTP/1.1` already: what differs is set.
     match raw.method.ok_or(bad)? {
         "GET" => {}
@@ -1139,22 +1152,10 @@ fn parse_raw_with<'b>(
     hs: &mut [MaybeUninit<httparse::Header<'b>>],
     raw: &mut RawHead,
 ) -> Result<Option<(Head, usize)>, StatusCode> {
-    let mut req = httparse::Request::new(&mut []);
-    let len = match req.parse_with_uninit_headers(buf, hs) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-        }
-        Err(httparse::Error::Version) => return Err(version_error(buf)),
-        Err(_) => return Err(StatusCode::BAD_REQUEST),
+    let Some((req, len, version)) = parse_head(buf, hs)? else {
+        return Ok(None);
     };
     let bad = StatusCode::BAD_REQUEST;
-    let version = match req.version {
-        Some(1) => Version::HTTP_11,
-        Some(0) => Version::HTTP_10,
-        _ => return Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
-    };
     // Positions from pointers: every part is a slice of `buf`.
     let base = buf.as_ptr() as usize;
     let span = |s: &[u8]| {
