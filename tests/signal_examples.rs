@@ -107,20 +107,7 @@ impl Example {
     /// Waits until a new connection is refused, while the example still
     /// runs (so: it stopped accepting, it did not just exit).
     fn assert_refuses_while_running(&mut self) {
-        let start = Instant::now();
-        loop {
-            match TcpStream::connect(self.addr) {
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
-                Err(e) => panic!("connect: {e}"),
-                // Not closed yet: close this one and try again.
-                Ok(s) => drop(s),
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "still accepting 30 s after the signal"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        self.wait_refused();
         assert!(
             self.is_running(),
             "the example exited instead of finishing what was in flight:\n{}",
@@ -311,11 +298,17 @@ impl Example {
     /// As [`assert_refuses_while_running`](Self::assert_refuses_while_running),
     /// for a server with nothing in flight, which may be gone by then.
     fn assert_refuses_while_running_or_done(&mut self) {
+        self.wait_refused();
+    }
+
+    /// Waits (30 s at most) until a new connection is refused.
+    fn wait_refused(&self) {
         let start = Instant::now();
         loop {
             match TcpStream::connect(self.addr) {
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return,
                 Err(e) => panic!("connect: {e}"),
+                // Not closed yet: close this one and try again.
                 Ok(s) => drop(s),
             }
             assert!(
