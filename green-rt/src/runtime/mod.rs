@@ -80,7 +80,7 @@ impl Builder {
         self
     }
 
-    /// Prints [`dump`] on stderr at each SIGUSR1 (from a thread of its
+    /// Prints [`dump()`] on stderr at each SIGUSR1 (from a thread of its
     /// own, so a blocked hub is reported too); `GREEN_DUMP_SIGNAL=1` in the
     /// environment does the same. Once per process.
     pub fn dump_on_sigusr1(mut self) -> Builder {
