@@ -138,6 +138,21 @@ fn the_root_context_blocking_its_greenlets_is_reported() {
 }
 
 #[test]
+fn a_bad_threshold_in_the_environment_is_named() {
+    let out = child(
+        "quiet",
+        &[("GREEN_BLOCKING_MS", "100ms")],
+        None,
+        Duration::from_secs(20),
+    );
+    assert!(
+        out.contains("GREEN_BLOCKING_MS=\"100ms\" is not a whole number of milliseconds"),
+        "{out}"
+    );
+    assert!(out.contains("the blocking detector is off"), "{out}");
+}
+
+#[test]
 fn a_busy_echo_server_reports_nothing() {
     let out = child("echo", &[], None, Duration::from_secs(60));
     assert!(
@@ -214,7 +229,7 @@ fn child_entry() {
     };
     let rt = green::runtime::Builder::new();
     // The env case turns the detector on with GREEN_BLOCKING_MS.
-    let rt = if case == "std_sleep" {
+    let rt = if case == "std_sleep" || case == "quiet" {
         rt
     } else {
         rt.blocking_detector(Duration::from_millis(100))
@@ -247,6 +262,7 @@ fn child_entry() {
             root_blocks();
             t.join().unwrap();
         }
+        "quiet" => beside_ticker("quiet", || {}),
         "echo" => {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = listener.local_addr().unwrap();

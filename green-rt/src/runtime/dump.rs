@@ -369,17 +369,21 @@ impl HubDump {
 }
 
 /// Starts what the environment asks for, once per process:
-/// `GREEN_BLOCKING_MS=N` the blocking detector with a threshold of N ms,
-/// `GREEN_DUMP_SIGNAL=1` the dump on SIGUSR1.
+/// `GREEN_BLOCKING_MS=N` the blocking detector with a threshold of N ms
+/// (0: off; not a number: a line on stderr says so), `GREEN_DUMP_SIGNAL=1`
+/// the dump on SIGUSR1.
 pub(crate) fn start_from_env() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if let Some(ms) = std::env::var("GREEN_BLOCKING_MS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|&ms| ms > 0)
-        {
-            monitor::start_detector(Duration::from_millis(ms));
+        if let Ok(v) = std::env::var("GREEN_BLOCKING_MS") {
+            match v.trim().parse::<u64>() {
+                Ok(0) => {}
+                Ok(ms) => monitor::start_detector(Duration::from_millis(ms)),
+                Err(_) => eprintln!(
+                    "green: GREEN_BLOCKING_MS={v:?} is not a whole number of milliseconds \
+                     (e.g. GREEN_BLOCKING_MS=100); the blocking detector is off"
+                ),
+            }
         }
         if std::env::var("GREEN_DUMP_SIGNAL").is_ok_and(|v| !v.is_empty() && v != "0") {
             dump_on_sigusr1();
