@@ -341,11 +341,17 @@ impl Hub {
         }
     }
 
+    /// The slots on the ready queue, and the running greenlet's id (for
+    /// the walks of [`waiting`](Self::waiting) and [`report`](Self::report)).
+    fn ready_and_running(&self) -> (std::collections::HashSet<usize>, Option<u64>) {
+        let ready = self.ready.borrow().iter().copied().collect();
+        (ready, self.running().map(|g| g.task.id))
+    }
+
     /// The waiting greenlets by what they wait for (a walk of the slab).
     fn waiting(&self) -> WaitingStats {
-        let ready: std::collections::HashSet<usize> = self.ready.borrow().iter().copied().collect();
+        let (ready, running) = self.ready_and_running();
         let mut w = WaitingStats::default();
-        let running = self.running().map(|g| g.task.id);
         for g in self.greenlets.borrow().iter().flatten() {
             if ready.contains(&g.task.slot()) || Some(g.task.id) == running {
                 continue;
@@ -365,8 +371,7 @@ impl Hub {
     /// Every greenlet of the hub and its root context, for
     /// `runtime::dump` (on the hub's thread).
     pub(crate) fn report(&self) -> Vec<Report> {
-        let ready: std::collections::HashSet<usize> = self.ready.borrow().iter().copied().collect();
-        let running = self.running().map(|g| g.task.id);
+        let (ready, running) = self.ready_and_running();
         let mut out = vec![Report {
             task: self.root.clone(),
             running: self.in_root() && !self.root_waiting.get(),

@@ -39,11 +39,11 @@ const SAMPLE: Duration = Duration::from_millis(500);
 pub(crate) struct HubSnapshot {
     /// The hub's thread name.
     pub(crate) thread: Option<String>,
-    /// Its table (`None`: it did not answer).
+    /// Its table; `None`: it did not answer in time (it is blocked).
     pub(crate) report: Option<Vec<Report>>,
-    /// When it did not answer: how long it had not switched, and a sample
-    /// of its thread.
-    pub(crate) stall: Option<(Duration, Option<Sample>)>,
+    /// When it did not answer: a sample of its thread (`None` if the
+    /// thread did not take it either).
+    pub(crate) sample: Option<Sample>,
     /// When the table was taken (the hub's clock base for `since`).
     pub(crate) at: Instant,
 }
@@ -65,7 +65,7 @@ pub(crate) fn collect() -> Vec<HubSnapshot> {
             out.push(HubSnapshot {
                 thread,
                 report: Some(me.report()),
-                stall: None,
+                sample: None,
                 at: Instant::now(),
             });
             continue;
@@ -86,7 +86,7 @@ pub(crate) fn collect() -> Vec<HubSnapshot> {
             Ok((report, at)) => out.push(HubSnapshot {
                 thread,
                 report: Some(report),
-                stall: None,
+                sample: None,
                 at,
             }),
             Err(_) => {
@@ -98,7 +98,7 @@ pub(crate) fn collect() -> Vec<HubSnapshot> {
                 out.push(HubSnapshot {
                     thread,
                     report: None,
-                    stall: Some((ANSWER, sample)),
+                    sample,
                     at: Instant::now(),
                 });
             }

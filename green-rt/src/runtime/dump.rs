@@ -196,6 +196,7 @@ impl fmt::Display for Short {
 pub fn dump() -> Dump {
     let mut hubs = Vec::new();
     for snap in monitor::collect() {
+        let blocked = snap.report.is_none();
         let greenlets = snap
             .report
             .unwrap_or_default()
@@ -234,7 +235,7 @@ pub fn dump() -> Dump {
                 }
             })
             .collect();
-        let stalled = snap.stall.map(|(_, sample)| match sample {
+        let stalled = blocked.then(|| match snap.sample {
             Some(s) => Stalled {
                 backtrace: s.frames(),
                 id: Some(s.id),
