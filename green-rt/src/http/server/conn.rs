@@ -20,8 +20,8 @@ use super::raw::{RawHandler, RawHead, RawRequest, RawResponse};
 use super::transport::Transport;
 use super::upgrade::{Upgrade, Upgraded};
 use super::wire::{
-    FLUSH_AT, Framing, flush, parse_length, push_content_length, push_decimal, push_header,
-    push_hex, send_body,
+    FLUSH_AT, Framing, flush, is_named, parse_length, push_content_length, push_decimal,
+    push_header, push_hex, send_body,
 };
 use super::{App, BUSY, ConnSlot, HEAD, Handler, IDLE, Service, Tracker, date};
 use crate::net::TcpStream;
@@ -176,6 +176,8 @@ struct Conn<'a> {
     /// Set while a handler runs.
     in_flight: Option<InFlight>,
     reuse: Reuse,
+    /// The `Date` line of responses.
+    date: date::DateLine,
     /// The last head parsed for a raw handler, as positions.
     raw: RawHead,
     /// A raw request's head, copied when its bytes cannot stay borrowed in
@@ -300,6 +302,7 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
         upgrade: None,
         in_flight: None,
         reuse: Reuse::new(),
+        date: date::DateLine::new(),
         raw: RawHead::new(),
         head_copy: Vec::new(),
         first_ticks: app.tracker.ticks(app.config.header_read_timeout),
@@ -384,7 +387,18 @@ impl Conn<'_> {
     {
         let app = self.app;
         let cfg = &app.config;
-        let mut inb = self.inbound.get();
+        // Matched once here, not at each use (the read side is the
+        // connection's own unless a body handed to a handler still holds
+        // it).
+        let mut guard;
+        let inb: &mut Inbound = match &mut self.inbound {
+            ReadSide::Own(i) => i,
+            ReadSide::Shared(arc) => {
+                guard = lock_inbound(arc);
+                &mut guard
+            }
+            ReadSide::Moving => unreachable!("read side left moving"),
+        };
         // The wait this head is in (IDLE before its first byte, HEAD after).
         let mut waiting = BUSY;
         let outcome = loop {
@@ -537,16 +551,20 @@ impl Conn<'_> {
         let version = self.raw.version;
         let has_body = head.decoder != Decoder::Done;
         let in_place = !has_body && matches!(self.inbound, ReadSide::Own(_));
-        if !in_place {
-            let inb = self.inbound.get();
-            self.head_copy.clear();
-            self.head_copy
-                .extend_from_slice(&inb.buf[inb.pos - self.raw.len..inb.pos]);
-        }
-        let body = match self.begin_body(head, version) {
-            Ok(Some((inbound, generation))) => Some((inbound, generation)),
-            Ok(None) => None,
-            Err(step) => return step,
+        let body = if !has_body && self.quiet() {
+            // What `begin_body` would find: nothing to start.
+            None
+        } else {
+            if !in_place {
+                let inb = self.inbound.get();
+                self.head_copy.clear();
+                self.head_copy
+                    .extend_from_slice(&inb.buf[inb.pos - self.raw.len..inb.pos]);
+            }
+            match self.begin_body(head, version) {
+                Ok(body) => body,
+                Err(step) => return step,
+            }
         };
         let head_bytes: &[u8] = match &self.inbound {
             ReadSide::Own(inb) if in_place => &inb.buf[inb.pos - self.raw.len..inb.pos],
@@ -589,6 +607,7 @@ impl Conn<'_> {
             &mut self.flushes,
             inbound,
             &self.app.tracker.stopping,
+            self.date.current(),
             version,
             is_head,
             keep_alive,
@@ -623,8 +642,26 @@ impl Conn<'_> {
         let Ok((status, sent, keep_alive)) = outcome else {
             return Step::End;
         };
-        self.log(log, status, Some(sent));
+        if log.is_some() {
+            self.log(log, status, Some(sent));
+        }
+        if keep_alive && !has_body && self.quiet() {
+            // `end_request`'s first case, without the call.
+            return if self.app.tracker.is_stopping() {
+                Step::End
+            } else {
+                Step::Next
+            };
+        }
         self.end_request(keep_alive, has_body)
+    }
+
+    /// No request body is out or unread, and none failed: the read side is
+    /// the connection's own and ready for the next head.
+    #[inline(always)]
+    fn quiet(&self) -> bool {
+        matches!(&self.inbound, ReadSide::Own(inb)
+            if inb.decoder == Decoder::Done && inb.failure.is_none())
     }
 
     /// Starts a request's body once its head is read: the body limit, the
@@ -841,7 +878,7 @@ impl Conn<'_> {
             push_header(w, name.as_str().as_bytes(), value.as_bytes());
         }
         if !has_date {
-            date::append_date_line(w);
+            w.extend_from_slice(self.date.current());
         }
         match framing {
             Framing::Length(n) => push_content_length(w, n),
@@ -1067,6 +1104,7 @@ fn parse(
 /// Runs httparse over `buf`: the request, its head's length and its
 /// version; `Ok(None)` while the head is incomplete; the status that
 /// answers a malformed head. Shared by both handler paths.
+#[inline(always)]
 fn parse_head<'h, 'b>(
     buf: &'b [u8],
     hs: &'h mut [MaybeUninit<httparse::Header<'b>>],
@@ -1174,10 +1212,11 @@ fn parse_raw_with<'b>(
         facts.see(h.name.as_bytes(), h.value);
         raw.headers.push((span(h.name.as_bytes()), span(h.value)));
     }
+    // Looked for only when there is one.
     let tes = req
         .headers
         .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
+        .filter(|h| facts.transfer_encoding && h.name.eq_ignore_ascii_case("transfer-encoding"))
         .map(|h| h.value);
     let head = check(version, tes, &facts)?;
     Ok(Some((head, len)))
@@ -1211,23 +1250,23 @@ struct Facts<'b> {
 }
 
 impl<'b> Facts<'b> {
-    #[inline]
+    #[inline(always)]
     fn see(&mut self, name: &[u8], value: &'b [u8]) {
         match name.len() {
-            4 if name.eq_ignore_ascii_case(b"host") => self.hosts += 1,
-            6 if name.eq_ignore_ascii_case(b"expect") => self.expect = Some(value),
-            10 if name.eq_ignore_ascii_case(b"connection") => {
+            4 if is_named(name, b"host") => self.hosts += 1,
+            6 if is_named(name, b"expect") => self.expect = Some(value),
+            10 if is_named(name, b"connection") => {
                 for t in value.split(|&b| b == b',') {
                     let t = t.trim_ascii();
                     self.close |= t.eq_ignore_ascii_case(b"close");
                     self.keep_alive |= t.eq_ignore_ascii_case(b"keep-alive");
                 }
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
+            14 if is_named(name, b"content-length") => {
                 self.content_lengths += 1;
                 self.content_length = Some(value);
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            17 if is_named(name, b"transfer-encoding") => {
                 self.transfer_encoding = true;
             }
             _ => {}
@@ -1235,7 +1274,45 @@ impl<'b> Facts<'b> {
     }
 }
 
+/// The decoder of a body with `Transfer-Encoding` (out of line: rare).
+#[cold]
+fn chunked_decoder<'v>(
+    transfer_encodings: impl Iterator<Item = &'v [u8]>,
+) -> Result<Decoder, StatusCode> {
+    let bad = StatusCode::BAD_REQUEST;
+    let mut codings = Vec::new();
+    for v in transfer_encodings {
+        // Visible ASCII only, as `HeaderValue::to_str`.
+        if !v.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+            return Err(bad);
+        }
+        let s = std::str::from_utf8(v).map_err(|_| bad)?;
+        for t in s.split(',') {
+            let t = t.trim();
+            if t.is_empty() {
+                return Err(bad);
+            }
+            codings.push(t);
+        }
+    }
+    let chunked = codings
+        .iter()
+        .filter(|t| t.eq_ignore_ascii_case("chunked"))
+        .count();
+    let last_chunked = codings
+        .last()
+        .is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
+    if chunked != 1 || !last_chunked {
+        return Err(bad);
+    }
+    if codings.len() > 1 {
+        return Err(StatusCode::NOT_IMPLEMENTED);
+    }
+    Ok(Decoder::Chunked(Chunk::Size(0, 0)))
+}
+
 /// The framing and connection rules of RFC 9112 on a parsed head.
+#[inline(always)]
 fn check<'v>(
     version: Version,
     transfer_encodings: impl Iterator<Item = &'v [u8]>,
@@ -1250,35 +1327,7 @@ fn check<'v>(
         if facts.content_lengths > 0 || version == Version::HTTP_10 {
             return Err(bad);
         }
-        let mut codings = Vec::new();
-        for v in transfer_encodings {
-            // Visible ASCII only, as `HeaderValue::to_str`.
-            if !v.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) {
-                return Err(bad);
-            }
-            let s = std::str::from_utf8(v).map_err(|_| bad)?;
-            for t in s.split(',') {
-                let t = t.trim();
-                if t.is_empty() {
-                    return Err(bad);
-                }
-                codings.push(t);
-            }
-        }
-        let chunked = codings
-            .iter()
-            .filter(|t| t.eq_ignore_ascii_case("chunked"))
-            .count();
-        let last_chunked = codings
-            .last()
-            .is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
-        if chunked != 1 || !last_chunked {
-            return Err(bad);
-        }
-        if codings.len() > 1 {
-            return Err(StatusCode::NOT_IMPLEMENTED);
-        }
-        Decoder::Chunked(Chunk::Size(0, 0))
+        chunked_decoder(transfer_encodings)?
     } else if let Some(cl) = facts.content_length {
         if facts.content_lengths > 1 {
             return Err(bad);

@@ -18,7 +18,7 @@ pub(super) fn tick() {
 /// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 const DATE_LEN: usize = 29;
 /// `date: ` + the date + CRLF.
-const LINE_LEN: usize = 6 + DATE_LEN + 2;
+pub(super) const LINE_LEN: usize = 6 + DATE_LEN + 2;
 
 struct Cached {
     secs: u64,
@@ -64,6 +64,40 @@ fn with_line(f: impl FnOnce(&[u8; LINE_LEN])) {
         }
         f(&c.line);
     });
+}
+
+/// A connection's copy of the `date: ...\r\n` line: one relaxed load
+/// per response to see that the second is the same, and a copy of a fixed
+/// size, instead of a thread-local access.
+pub(super) struct DateLine {
+    secs: u64,
+    line: [u8; LINE_LEN],
+}
+
+impl DateLine {
+    pub(super) fn new() -> DateLine {
+        DateLine {
+            secs: u64::MAX,
+            line: [b' '; LINE_LEN],
+        }
+    }
+
+    /// The current line (refreshed from the thread's cache when the
+    /// second changed).
+    #[inline(always)]
+    pub(super) fn current(&mut self) -> &[u8; LINE_LEN] {
+        let secs = NOW.load(Ordering::Relaxed);
+        if secs != self.secs || secs == 0 {
+            self.refresh(secs);
+        }
+        &self.line
+    }
+
+    #[cold]
+    fn refresh(&mut self, secs: u64) {
+        self.secs = secs;
+        with_line(|line| self.line = *line);
+    }
 }
 
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];

@@ -19,7 +19,7 @@ use super::date;
 use super::inbound::{Decoder, Inbound, lock_inbound};
 use super::transport::Transport;
 use super::wire::{
-    FLUSH_AT, Framing, flush, push_content_length, push_header, push_hex, send_body,
+    FLUSH_AT, Framing, flush, is_named, push_content_length, push_header, push_hex, send_body,
 };
 use crate::sync::Mutex;
 
@@ -217,6 +217,8 @@ pub struct RawResponse<'a> {
     /// `100 Continue` still owed decides `Connection: close`).
     pub(super) inbound: Option<Arc<Mutex<Inbound>>>,
     pub(super) stopping: &'a std::sync::atomic::AtomicBool,
+    /// The connection's `date: ...` line for this response.
+    pub(super) date: &'a [u8; date::LINE_LEN],
     pub(super) version: Version,
     pub(super) is_head: bool,
     pub(super) keep_alive: bool,
@@ -237,6 +239,7 @@ impl<'a> RawResponse<'a> {
         flushes: &'a mut u64,
         inbound: Option<Arc<Mutex<Inbound>>>,
         stopping: &'a std::sync::atomic::AtomicBool,
+        date: &'a [u8; date::LINE_LEN],
         version: Version,
         is_head: bool,
         keep_alive: bool,
@@ -247,6 +250,7 @@ impl<'a> RawResponse<'a> {
             flushes,
             inbound,
             stopping,
+            date,
             version,
             is_head,
             keep_alive,
@@ -288,15 +292,15 @@ impl<'a> RawResponse<'a> {
     /// with a control character other than tab.
     pub fn header(&mut self, name: &str, value: &[u8]) -> &mut Self {
         let n = name.as_bytes();
-        // Whole-slice folds without early exit: they unroll.
+        // A whole-slice fold without early exit: it unrolls.
         let name_ok = n
             .iter()
             .fold(!n.is_empty(), |ok, &b| ok & TCHAR[usize::from(b)]);
-        let value_ok = value
-            .iter()
-            .fold(true, |ok, &b| ok & FIELD_VCHAR[usize::from(b)]);
         assert!(name_ok, "green::http: invalid header name {name:?}");
-        assert!(value_ok, "green::http: invalid value for header {name}");
+        assert!(
+            is_field_value(value),
+            "green::http: invalid value for header {name}"
+        );
         if self.state == State::Start {
             self.status_line();
         }
@@ -305,20 +309,20 @@ impl<'a> RawResponse<'a> {
             "green::http: RawResponse::header after the body started"
         );
         match n.len() {
-            4 if n.eq_ignore_ascii_case(b"date") => self.has_date = true,
-            10 if n.eq_ignore_ascii_case(b"connection") => {
+            4 if is_named(n, b"date") => self.has_date = true,
+            10 if is_named(n, b"connection") => {
                 self.keep_alive &= !value
                     .split(|&b| b == b',')
                     .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
                 return self;
             }
-            14 if n.eq_ignore_ascii_case(b"content-length") => {
+            14 if is_named(n, b"content-length") => {
                 let len = super::wire::parse_length(value);
                 assert!(len.is_some(), "green::http: invalid Content-Length");
                 self.length = len;
                 return self;
             }
-            17 if n.eq_ignore_ascii_case(b"transfer-encoding") => return self,
+            17 if is_named(n, b"transfer-encoding") => return self,
             _ => {}
         }
         push_header(self.wbuf, n, value);
@@ -359,8 +363,12 @@ impl<'a> RawResponse<'a> {
             && !self.is_head
         {
             self.written = data.len() as u64;
-            // A failed write closes the connection after the handler.
-            self.failed = send_body(self.stream, self.wbuf, self.flushes, data).is_err();
+            if data.len() <= FLUSH_AT {
+                self.wbuf.extend_from_slice(data);
+            } else {
+                // A failed write closes the connection after the handler.
+                self.failed = send_body(self.stream, self.wbuf, self.flushes, data).is_err();
+            }
         }
     }
 
@@ -411,7 +419,7 @@ impl<'a> RawResponse<'a> {
         };
         let w = &mut *self.wbuf;
         if !self.has_date {
-            date::append_date_line(w);
+            w.extend_from_slice(self.date);
         }
         match framing {
             Framing::Length(n) => push_content_length(w, n),
@@ -461,17 +469,26 @@ impl<'a> RawResponse<'a> {
     }
 }
 
-/// The bytes of a field value: visible, obs-text, space and tab (no CR,
-/// LF or other control), by table.
-static FIELD_VCHAR: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = (i >= 0x20 && i != 0x7f) || i == 0x09;
-        i += 1;
-    }
-    t
-};
+/// Whether `v` can be a field value: visible bytes, obs-text, space and
+/// tab (no CR, LF or other control, no DEL). Eight bytes at a time: a
+/// word with no byte below `0x20` and none equal to `0x7f` passes at once;
+/// one that has (a tab, or a bad byte) is looked at byte by byte.
+#[inline]
+pub(super) fn is_field_value(v: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let byte_ok = |b: u8| (b >= 0x20 && b != 0x7f) || b == b'\t';
+    let words = v.chunks_exact(8);
+    let tail = words.remainder();
+    words.into_iter().all(|c| {
+        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        // A byte below 0x20, or a zero byte of `x ^ 0x7f..` (a DEL), sets
+        // its high bit here (the classic has-less-than and has-zero tests).
+        let del = x ^ (0x7f * ONES);
+        let suspect = (x.wrapping_sub(0x20 * ONES) & !x | del.wrapping_sub(ONES) & !del) & HIGH;
+        suspect == 0 || c.iter().all(|&b| byte_ok(b))
+    }) && tail.iter().fold(true, |ok, &b| ok & byte_ok(b))
+}
 
 /// Token characters (RFC 9110, 5.6.2), by table: one load per byte.
 static TCHAR: [bool; 256] = {
@@ -562,5 +579,35 @@ impl std::fmt::Debug for RawResponse<'_> {
             .field("state", &self.state)
             .field("written", &self.written)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_field_value;
+
+    fn byte_ok(b: u8) -> bool {
+        (b >= 0x20 && b != 0x7f) || b == b'\t'
+    }
+
+    #[test]
+    fn field_values_word_at_a_time() {
+        assert!(is_field_value(b""));
+        assert!(is_field_value(b"text/plain; charset=utf-8"));
+        assert!(is_field_value("caf\u{e9}\tok".as_bytes()));
+        // Every byte at every position of values 1 to 17 bytes long.
+        for len in 1..=17 {
+            for i in 0..len {
+                for b in 0..=255u8 {
+                    let mut v = vec![b'a'; len];
+                    v[i] = b;
+                    assert_eq!(is_field_value(&v), byte_ok(b), "{b:#x} at {i} of {len}");
+                }
+            }
+        }
+        // A bad byte behind obs-text and tabs, and the other way round.
+        assert!(!is_field_value(b"\xff\xfe\t\x80\x7f"));
+        assert!(!is_field_value(b"\r\xff\xff\xff\xff\xff\xff\xff\xff"));
+        assert!(is_field_value(b"\xff\xfe\t\x80\x7e\t\t\t\t"));
     }
 }

@@ -145,3 +145,80 @@ pub(super) fn parse_length(b: &[u8]) -> Option<u64> {
     }
     Some(n)
 }
+
+/// Whether a header name (a token, as httparse checked) is `lower`, a
+/// lowercase name of letters and `-` of the same length, in any case.
+///
+/// Eight bytes at a time with the case bit set: for a token that is
+/// exact, as the only tokens whose byte with `0x20` set is a lowercase
+/// letter are the letters themselves, and no token byte becomes `-` (only
+/// `-` and CR would).
+#[inline(always)]
+pub(super) fn is_named(name: &[u8], lower: &[u8]) -> bool {
+    debug_assert_eq!(name.len(), lower.len());
+    let mut a = name.chunks(8);
+    let mut b = lower.chunks(8);
+    loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) => {
+                if load(x) | case_bits(x.len()) != load(y) {
+                    return false;
+                }
+            }
+            _ => return true,
+        }
+    }
+}
+
+/// Up to 8 bytes as a little-endian word (zero above them).
+#[inline(always)]
+fn load(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w[..b.len()].copy_from_slice(b);
+    u64::from_le_bytes(w)
+}
+
+/// `0x20` in each of the low `n` bytes of a word.
+#[inline(always)]
+fn case_bits(n: usize) -> u64 {
+    0x2020_2020_2020_2020 >> (8 * (8 - n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Token bytes (RFC 9110, 5.6.2).
+    fn tchar(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    }
+
+    #[test]
+    fn is_named_is_a_caseless_compare_for_tokens() {
+        for lower in [
+            &b"host"[..],
+            b"expect",
+            b"date",
+            b"connection",
+            b"content-length",
+            b"transfer-encoding",
+        ] {
+            assert!(is_named(lower, lower));
+            assert!(is_named(&lower.to_ascii_uppercase(), lower));
+            // Every token byte at every position.
+            for i in 0..lower.len() {
+                for b in (0..=255u8).filter(|&b| tchar(b)) {
+                    let mut name = lower.to_vec();
+                    name[i] = b;
+                    assert_eq!(
+                        is_named(&name, lower),
+                        name.eq_ignore_ascii_case(lower),
+                        "{:?} vs {:?}",
+                        String::from_utf8_lossy(&name),
+                        String::from_utf8_lossy(lower)
+                    );
+                }
+            }
+        }
+    }
+}
