@@ -234,6 +234,20 @@ impl ReadSide {
         }
     }
 
+    /// The read side as a plain reference, matched once here rather than
+    /// at each use as through [`get`](Self::get); `guard` holds the lock
+    /// when the read side is shared.
+    fn borrow<'s: 'g, 'g>(
+        &'s mut self,
+        guard: &'g mut Option<MutexGuard<'s, Inbound>>,
+    ) -> &'g mut Inbound {
+        match self {
+            ReadSide::Own(i) => i,
+            ReadSide::Shared(arc) => guard.insert(lock_inbound(arc)),
+            ReadSide::Moving => unreachable!("read side left moving"),
+        }
+    }
+
     /// The read side, shared: for a request body.
     fn share(&mut self) -> Arc<Mutex<Inbound>> {
         if let ReadSide::Own(_) = self {
@@ -390,15 +404,8 @@ impl Conn<'_> {
         // Matched once here, not at each use (the read side is the
         // connection's own unless a body handed to a handler still holds
         // it).
-        let mut guard;
-        let inb: &mut Inbound = match &mut self.inbound {
-            ReadSide::Own(i) => i,
-            ReadSide::Shared(arc) => {
-                guard = lock_inbound(arc);
-                &mut guard
-            }
-            ReadSide::Moving => unreachable!("read side left moving"),
-        };
+        let mut guard = None;
+        let inb = self.inbound.borrow(&mut guard);
         // The wait this head is in (IDLE before its first byte, HEAD after).
         let mut waiting = BUSY;
         let outcome = loop {
@@ -551,20 +558,15 @@ impl Conn<'_> {
         let version = self.raw.version;
         let has_body = head.decoder != Decoder::Done;
         let in_place = !has_body && matches!(self.inbound, ReadSide::Own(_));
-        let body = if !has_body && self.quiet() {
-            // What `begin_body` would find: nothing to start.
-            None
-        } else {
-            if !in_place {
-                let inb = self.inbound.get();
-                self.head_copy.clear();
-                self.head_copy
-                    .extend_from_slice(&inb.buf[inb.pos - self.raw.len..inb.pos]);
-            }
-            match self.begin_body(head, version) {
-                Ok(body) => body,
-                Err(step) => return step,
-            }
+        if !in_place {
+            let inb = self.inbound.get();
+            self.head_copy.clear();
+            self.head_copy
+                .extend_from_slice(&inb.buf[inb.pos - self.raw.len..inb.pos]);
+        }
+        let body = match self.begin_body(head, version) {
+            Ok(body) => body,
+            Err(step) => return step,
         };
         let head_bytes: &[u8] = match &self.inbound {
             ReadSide::Own(inb) if in_place => &inb.buf[inb.pos - self.raw.len..inb.pos],
@@ -645,14 +647,6 @@ impl Conn<'_> {
         if log.is_some() {
             self.log(log, status, Some(sent));
         }
-        if keep_alive && !has_body && self.quiet() {
-            // `end_request`'s first case, without the call.
-            return if self.app.tracker.is_stopping() {
-                Step::End
-            } else {
-                Step::Next
-            };
-        }
         self.end_request(keep_alive, has_body)
     }
 
@@ -668,8 +662,22 @@ impl Conn<'_> {
     /// read side's decoder, and for a body the read side shared (with the
     /// request's generation). `Err` when the request was answered or the
     /// connection failed.
-    #[inline]
+    #[inline(always)]
     fn begin_body(&mut self, head: Head, version: Version) -> Result<Option<SharedBody>, Step> {
+        if head.decoder == Decoder::Done && self.quiet() {
+            // No body, none before it unread, and none out: the read side
+            // is as `begin` would leave it (checked here, inline: most
+            // requests have no body).
+            return Ok(None);
+        }
+        self.begin_body_slow(head, version)
+    }
+
+    fn begin_body_slow(
+        &mut self,
+        head: Head,
+        version: Version,
+    ) -> Result<Option<SharedBody>, Step> {
         let cfg = &self.app.config;
         let Head {
             decoder,
@@ -683,15 +691,6 @@ impl Conn<'_> {
             return Err(Step::End);
         }
         let has_body = decoder != Decoder::Done;
-        if !has_body
-            && let ReadSide::Own(inb) = &self.inbound
-            && inb.decoder == Decoder::Done
-            && inb.failure.is_none()
-        {
-            // No body, none before it unread, and none out: the read side
-            // is as `begin` would leave it.
-            return Ok(None);
-        }
         let mut inb = self.inbound.get();
         inb.begin(decoder, expect_continue && version == Version::HTTP_11);
         inb.max_body = cfg.max_body_bytes;
@@ -711,16 +710,12 @@ impl Conn<'_> {
 
     /// Ends a request whose response was written: the connection goes on
     /// if kept alive and what the handler left of the body is short.
-    #[inline]
+    #[inline(always)]
     fn end_request(&mut self, keep_alive: bool, has_body: bool) -> Step {
         if !keep_alive {
             return Step::End;
         }
-        if !has_body
-            && let ReadSide::Own(inb) = &self.inbound
-            && inb.decoder == Decoder::Done
-            && inb.failure.is_none()
-        {
+        if !has_body && self.quiet() {
             // No body: nothing to drain, and no body to end (its
             // generation matters only to a body that reads).
             return if self.app.tracker.is_stopping() {
@@ -729,6 +724,12 @@ impl Conn<'_> {
                 Step::Next
             };
         }
+        self.end_body(has_body)
+    }
+
+    /// [`end_request`](Self::end_request) of a kept-alive request with a
+    /// body, or after one a handler kept.
+    fn end_body(&mut self, has_body: bool) -> Step {
         // What the handler left of the body is read and dropped, if short.
         let mut inb = self.inbound.get();
         let clean = inb.decoder == Decoder::Done && inb.failure.is_none() || inb.drain(DRAIN_LIMIT);
@@ -961,7 +962,7 @@ impl Conn<'_> {
             push_header(w, name.as_str().as_bytes(), value.as_bytes());
         }
         if !has_date {
-            date::append_date_line(w);
+            w.extend_from_slice(self.date.current());
         }
         w.extend_from_slice(b"\r\n");
         self.flush()?;

@@ -44,11 +44,6 @@ pub(super) fn append_date(out: &mut Vec<u8>) {
     with_line(|line| out.extend_from_slice(&line[6..6 + DATE_LEN]));
 }
 
-/// Appends a whole `date: ...\r\n` header line.
-pub(super) fn append_date_line(out: &mut Vec<u8>) {
-    with_line(|line| out.extend_from_slice(line));
-}
-
 fn with_line(f: impl FnOnce(&[u8; LINE_LEN])) {
     let secs = match NOW.load(Ordering::Relaxed) {
         0 => now_secs(),

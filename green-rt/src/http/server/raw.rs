@@ -363,12 +363,8 @@ impl<'a> RawResponse<'a> {
             && !self.is_head
         {
             self.written = data.len() as u64;
-            if data.len() <= FLUSH_AT {
-                self.wbuf.extend_from_slice(data);
-            } else {
-                // A failed write closes the connection after the handler.
-                self.failed = send_body(self.stream, self.wbuf, self.flushes, data).is_err();
-            }
+            // A failed write closes the connection after the handler.
+            self.failed = send_body(self.stream, self.wbuf, self.flushes, data).is_err();
         }
     }
 
