@@ -77,9 +77,10 @@ fn serve_green(addr: &str) {
 /// (as may_minihttp's bench: the head borrowed, the response written into
 /// the output buffer).
 fn serve_green_raw(addr: &str) {
-    use green::http::server::{RawRequest, RawResponse, Server};
+    use green::http::server::{HeaderValue, RawRequest, RawResponse, Server, header};
+    const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain");
     fn hello(_req: &mut RawRequest<'_>, res: &mut RawResponse<'_>) {
-        res.header("content-type", b"text/plain");
+        res.typed_header(&header::CONTENT_TYPE, &TEXT_PLAIN);
         res.body(HELLO);
     }
     green::runtime::Builder::new().run(|| {

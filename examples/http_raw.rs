@@ -17,14 +17,19 @@
 use std::env;
 use std::io::{self, Read, Write};
 
-use green::http::server::{RawRequest, RawResponse, Server, StatusCode};
+use green::http::server::{HeaderValue, RawRequest, RawResponse, Server, StatusCode, header};
+
+/// A header value made once (checked at compile time), for the hot path.
+const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain");
 
 fn app(req: &mut RawRequest<'_>, res: &mut RawResponse<'_>) {
     match (req.method(), req.path()) {
         ("GET" | "HEAD", "/plaintext") => {
             // Status 200 unless set; then headers; then the whole body
             // (the server adds Date, Content-Length and Connection).
-            res.header("content-type", b"text/plain");
+            // A header made beforehand (`typed_header`) is not checked
+            // again; `header` checks a name and value given as text.
+            res.typed_header(&header::CONTENT_TYPE, &TEXT_PLAIN);
             res.body(b"Hello, World!");
         }
         ("POST", "/echo") => {

@@ -10,7 +10,9 @@ use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use green::http::server::{RawRequest, RawResponse, Server, ServerHandle, StatusCode};
+use green::http::server::{
+    HeaderName, HeaderValue, RawRequest, RawResponse, Server, ServerHandle, StatusCode, header,
+};
 use http_server_common::{Client, curl_session, get, roundtrip};
 
 /// A server on a thread of its own, serving [`app`] with a raw handler.
@@ -107,6 +109,22 @@ fn app(req: &mut RawRequest<'_>, res: &mut RawResponse<'_>) {
             res.header("connection", b"close");
             res.body(b"bye");
         }
+        "/typed" => {
+            // Headers made beforehand: the server treats the names it
+            // frames by as it does for `header`.
+            const X_TYPED: HeaderName = HeaderName::from_static("x-typed");
+            const TEXT: HeaderValue = HeaderValue::from_static("text/plain");
+            res.typed_header(&header::CONTENT_TYPE, &TEXT);
+            res.typed_header(&X_TYPED, &HeaderValue::from_static("yes"));
+            res.typed_header(&header::CONTENT_LENGTH, &HeaderValue::from(5u64));
+            res.typed_header(
+                &header::TRANSFER_ENCODING,
+                &HeaderValue::from_static("gzip"),
+            );
+            res.typed_header(&header::DATE, &HeaderValue::from_static("yesterday"));
+            res.typed_header(&header::CONNECTION, &HeaderValue::from_static("close"));
+            res.write_all(b"typed").unwrap();
+        }
         "/empty" => {
             res.status(StatusCode::NO_CONTENT);
         }
@@ -163,6 +181,32 @@ fn keep_alive_and_headers() {
     let r = c.response(false).unwrap();
     assert_eq!(r.text(), "bye");
     assert_eq!(r.header("connection"), Some("close"));
+    assert!(c.closed());
+}
+
+#[test]
+fn typed_headers() {
+    let srv = start_raw(|s| s);
+    let mut c = srv.client();
+    c.send(&get("/typed"));
+    let r = c.response(false).unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "typed");
+    assert_eq!(r.header("content-type"), Some("text/plain"));
+    assert_eq!(r.header("x-typed"), Some("yes"));
+    // The given length frames the streamed body; no chunking.
+    assert_eq!(r.header("content-length"), Some("5"));
+    assert_eq!(r.header("transfer-encoding"), None);
+    // The handler's Date replaces the server's; one Connection header.
+    let all = |name: &str| {
+        r.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(all("date"), ["yesterday"]);
+    assert_eq!(all("connection"), ["close"]);
     assert!(c.closed());
 }
 

@@ -80,27 +80,36 @@ pub(super) fn push_header(w: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     w.extend_from_slice(b"\r\n");
 }
 
-/// `content-length: N\r\n` (digit by digit: no copy of a variable
-/// length, which would be a `memcpy` call).
+/// `content-length: N\r\n`. The digits are written from the right up to
+/// a fixed place in an array, the prefix before them and CRLF after; a
+/// fixed-size window of the array is copied (a copy of a known size is a
+/// few moves, one of a variable size a `memcpy` call), and the buffer is
+/// cut back to the line's length.
 #[inline]
 pub(super) fn push_content_length(w: &mut Vec<u8>, n: u64) {
-    w.extend_from_slice(b"content-length: ");
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+    const PREFIX: &[u8; 16] = b"content-length: ";
+    // The longest line: the prefix, 20 digits and CRLF.
+    const MAX: usize = 16 + 20 + 2;
+    // The digits end at `END`; the window starts at most 17 + 16 bytes
+    // before it and is `MAX` long.
+    const END: usize = 36;
+    let mut line = [0u8; END + MAX];
+    let mut i = END;
     let mut m = n;
     loop {
         i -= 1;
-        digits[i] = b'0' + (m % 10) as u8;
+        line[i] = b'0' + (m % 10) as u8;
         m /= 10;
         if m == 0 {
             break;
         }
     }
-    for &d in &digits[i..] {
-        w.push(d);
-    }
-    w.push(b'\r');
-    w.push(b'\n');
+    let start = i - PREFIX.len();
+    line[start..i].copy_from_slice(PREFIX);
+    line[END..END + 2].copy_from_slice(b"\r\n");
+    let len = w.len() + END + 2 - start;
+    w.extend_from_slice(&line[start..start + MAX]);
+    w.truncate(len);
 }
 
 pub(super) fn push_decimal(w: &mut Vec<u8>, mut n: u64) {
@@ -219,6 +228,23 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn content_length_lines() {
+        let mut ns = vec![0, 1, 9, 13, u64::MAX, u64::MAX - 1];
+        for k in 1..20 {
+            let p = 10u64.pow(k);
+            ns.extend([p - 1, p, p + 1]);
+        }
+        for n in ns {
+            let mut w = b"before".to_vec();
+            push_content_length(&mut w, n);
+            assert_eq!(
+                String::from_utf8(w).unwrap(),
+                format!("beforecontent-length: {n}\r\n")
+            );
         }
     }
 }
