@@ -211,6 +211,21 @@ fn typed_headers() {
 }
 
 #[test]
+fn empty_lines_before_a_request_are_ignored() {
+    let srv = start_raw(|s| s);
+    let mut c = srv.client();
+    // Before the first request, and between two pipelined ones (RFC 9112,
+    // 2.2), in one write and split so that an empty line ends a read.
+    c.send(b"\r\n\r\nGET /a HTTP/1.1\r\nHost: t\r\n\r\n\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.response(false).unwrap().text(), "GET /a");
+    assert_eq!(c.response(false).unwrap().text(), "GET /b");
+    c.send(b"\r\n");
+    std::thread::sleep(Duration::from_millis(50));
+    c.send(b"GET /c HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.response(false).unwrap().text(), "GET /c");
+}
+
+#[test]
 fn http10() {
     let srv = start_raw(|s| s);
     let r = roundtrip(srv.addr, b"GET /ten HTTP/1.0\r\n\r\n").unwrap();

@@ -409,13 +409,16 @@ impl Conn<'_> {
         // The wait this head is in (IDLE before its first byte, HEAD after).
         let mut waiting = BUSY;
         let outcome = loop {
-            // Empty lines before a request are ignored (RFC 9112, 2.2).
-            let skip = inb
-                .buffered()
-                .iter()
-                .take_while(|&&b| b == b'\r' || b == b'\n')
-                .count();
-            inb.pos += skip;
+            // Empty lines before a request are ignored (RFC 9112, 2.2);
+            // the first byte tells whether there are any.
+            if let Some(b'\r' | b'\n') = inb.buffered().first() {
+                let skip = inb
+                    .buffered()
+                    .iter()
+                    .take_while(|&&b| b == b'\r' || b == b'\n')
+                    .count();
+                inb.pos += skip;
+            }
             if inb.pos < inb.end {
                 match parse(inb.buffered(), &mut self.reuse, &mut self.raw) {
                     Ok(Some((_, len))) if len > cfg.max_header_bytes => {
@@ -1171,6 +1174,7 @@ fn parse_with<'b>(
 
 /// Parses a request head from `buf` for a raw handler: its parts' positions
 /// go into `raw`.
+#[inline(always)]
 fn parse_raw(
     buf: &[u8],
     max_headers: usize,
@@ -1186,6 +1190,7 @@ fn parse_raw(
     }
 }
 
+#[inline(always)]
 fn parse_raw_with<'b>(
     buf: &'b [u8],
     hs: &mut [MaybeUninit<httparse::Header<'b>>],

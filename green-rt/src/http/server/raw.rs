@@ -249,6 +249,7 @@ pub struct RawResponse<'a> {
 
 impl<'a> RawResponse<'a> {
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(super) fn new(
         stream: &'a Transport,
         wbuf: &'a mut Vec<u8>,
@@ -347,6 +348,7 @@ impl<'a> RawResponse<'a> {
     /// # Panics
     ///
     /// After the body started.
+    #[inline]
     pub fn typed_header(&mut self, name: &HeaderName, value: &HeaderValue) -> &mut Self {
         // The standard names compare as small integers.
         let kind = if *name == header::DATE {
@@ -416,6 +418,7 @@ impl<'a> RawResponse<'a> {
     /// # Panics
     ///
     /// After a body was written.
+    #[inline]
     pub fn body(&mut self, data: &[u8]) {
         assert!(
             matches!(self.state, State::Start | State::Headers),
@@ -433,6 +436,7 @@ impl<'a> RawResponse<'a> {
         }
     }
 
+    #[inline]
     fn status_line(&mut self) {
         let w = &mut *self.wbuf;
         w.reserve(256);
@@ -503,6 +507,7 @@ impl<'a> RawResponse<'a> {
     /// Ends the response after the handler: the head if the handler left
     /// it open (an empty body), the chunked body's end. Returns the status,
     /// the body bytes sent and whether the connection goes on.
+    #[inline]
     pub(super) fn finish(&mut self) -> io::Result<(StatusCode, u64, bool)> {
         if self.failed {
             return Err(io::ErrorKind::ConnectionAborted.into());
