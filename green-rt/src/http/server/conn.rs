@@ -21,7 +21,7 @@ use super::transport::Transport;
 use super::upgrade::{Upgrade, Upgraded};
 use super::wire::{
     FLUSH_AT, Framing, flush, is_named, parse_length, push_content_length, push_decimal,
-    push_header, push_hex, send_body,
+    push_head_end, push_header, push_hex, send_body,
 };
 use super::{App, BUSY, ConnSlot, HEAD, Handler, IDLE, Service, Tracker, date};
 use crate::net::TcpStream;
@@ -881,22 +881,31 @@ impl Conn<'_> {
             has_date |= name == header::DATE;
             push_header(w, name.as_str().as_bytes(), value.as_bytes());
         }
-        if !has_date {
-            w.extend_from_slice(self.date.current());
-        }
-        match framing {
-            Framing::Length(n) => push_content_length(w, n),
-            Framing::Chunked if !is_head => {
-                w.extend_from_slice(b"transfer-encoding: chunked\r\n");
+        if let Framing::Length(n) = framing
+            && !has_date
+            && keep_alive
+            && version == Version::HTTP_11
+        {
+            // The common end, in one go.
+            push_head_end(w, self.date.current(), n);
+        } else {
+            if !has_date {
+                w.extend_from_slice(self.date.current());
             }
-            _ => {}
+            match framing {
+                Framing::Length(n) => push_content_length(w, n),
+                Framing::Chunked if !is_head => {
+                    w.extend_from_slice(b"transfer-encoding: chunked\r\n");
+                }
+                _ => {}
+            }
+            if !keep_alive {
+                w.extend_from_slice(b"connection: close\r\n");
+            } else if version == Version::HTTP_10 {
+                w.extend_from_slice(b"connection: keep-alive\r\n");
+            }
+            w.extend_from_slice(b"\r\n");
         }
-        if !keep_alive {
-            w.extend_from_slice(b"connection: close\r\n");
-        } else if version == Version::HTTP_10 {
-            w.extend_from_slice(b"connection: keep-alive\r\n");
-        }
-        w.extend_from_slice(b"\r\n");
 
         if is_head || matches!(framing, Framing::None) {
             return Ok((status, 0, keep_alive));

@@ -20,7 +20,8 @@ use super::date;
 use super::inbound::{Decoder, Inbound, lock_inbound};
 use super::transport::Transport;
 use super::wire::{
-    FLUSH_AT, Framing, flush, is_named, push_content_length, push_header, push_hex, send_body,
+    FLUSH_AT, Framing, flush, is_named, push_content_length, push_head_end, push_header, push_hex,
+    send_body,
 };
 use crate::sync::Mutex;
 
@@ -483,6 +484,17 @@ impl<'a> RawResponse<'a> {
             }
         };
         let w = &mut *self.wbuf;
+        if let Framing::Length(n) = framing
+            && !self.has_date
+            && self.keep_alive
+            && self.version == Version::HTTP_11
+        {
+            // The common end, in one go.
+            push_head_end(w, self.date, n);
+            let framing = if self.is_head { Framing::None } else { framing };
+            self.state = State::Body(framing);
+            return framing;
+        }
         if !self.has_date {
             w.extend_from_slice(self.date);
         }

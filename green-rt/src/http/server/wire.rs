@@ -5,6 +5,7 @@
 
 use std::io::{self, Write};
 
+use super::date;
 use super::transport::Transport;
 
 /// The write buffer is sent once it holds this much.
@@ -80,22 +81,12 @@ pub(super) fn push_header(w: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     w.extend_from_slice(b"\r\n");
 }
 
-/// `content-length: N\r\n`. The digits are written from the right up to
-/// a fixed place in an array, the prefix before them and CRLF after; a
-/// fixed-size window of the array is copied (a copy of a known size is a
-/// few moves, one of a variable size a `memcpy` call), and the buffer is
-/// cut back to the line's length.
-#[inline]
-pub(super) fn push_content_length(w: &mut Vec<u8>, n: u64) {
-    const PREFIX: &[u8; 16] = b"content-length: ";
-    // The longest line: the prefix, 20 digits and CRLF.
-    const MAX: usize = 16 + 20 + 2;
-    // The digits end at `END`; the window starts at most 17 + 16 bytes
-    // before it and is `MAX` long.
-    const END: usize = 36;
-    let mut line = [0u8; END + MAX];
-    // Two digits at a time, from a table (as the `itoa` crate does).
-    let mut i = END;
+/// Writes the decimal digits of `n` into `line`, ending just before
+/// `end`; returns where they start. Two digits at a time, from a table
+/// (as the `itoa` crate does).
+#[inline(always)]
+fn digits_before(line: &mut [u8], end: usize, n: u64) -> usize {
+    let mut i = end;
     let mut m = n;
     while m >= 100 {
         let d = (m % 100) as usize * 2;
@@ -111,10 +102,50 @@ pub(super) fn push_content_length(w: &mut Vec<u8>, n: u64) {
         i -= 1;
         line[i] = b'0' + m as u8;
     }
+    i
+}
+
+/// `content-length: N\r\n`. The digits are written from the right up to
+/// a fixed place in an array, the prefix before them and CRLF after; a
+/// fixed-size window of the array is copied (a copy of a known size is a
+/// few moves, one of a variable size a `memcpy` call), and the buffer is
+/// cut back to the line's length.
+#[inline]
+pub(super) fn push_content_length(w: &mut Vec<u8>, n: u64) {
+    const PREFIX: &[u8; 16] = b"content-length: ";
+    // The longest line: the prefix, 20 digits and CRLF.
+    const MAX: usize = 16 + 20 + 2;
+    // The digits end at `END`; the window starts at most 17 + 16 bytes
+    // before it and is `MAX` long.
+    const END: usize = 36;
+    let mut line = [0u8; END + MAX];
+    let i = digits_before(&mut line, END, n);
     let start = i - PREFIX.len();
     line[start..i].copy_from_slice(PREFIX);
     line[END..END + 2].copy_from_slice(b"\r\n");
     let len = w.len() + END + 2 - start;
+    w.extend_from_slice(&line[start..start + MAX]);
+    w.truncate(len);
+}
+
+/// The end of a kept-alive HTTP/1.1 head with a length: the `date` line,
+/// `content-length: N` and the empty line, built as
+/// [`push_content_length`] builds its line (fixed-size copies only).
+#[inline]
+pub(super) fn push_head_end(w: &mut Vec<u8>, date: &[u8; date::LINE_LEN], n: u64) {
+    const PREFIX: &[u8; 16] = b"content-length: ";
+    const MAX: usize = date::LINE_LEN + 16 + 20 + 4;
+    // The digits end at `END`, the date line starts at most 20 - 1
+    // bytes after the array's start.
+    const END: usize = date::LINE_LEN + 16 + 20;
+    let mut line = [0u8; 20 + MAX];
+    let i = digits_before(&mut line, END, n);
+    let p = i - PREFIX.len();
+    line[p..i].copy_from_slice(PREFIX);
+    let start = p - date::LINE_LEN;
+    line[start..p].copy_from_slice(date);
+    line[END..END + 4].copy_from_slice(b"\r\n\r\n");
+    let len = w.len() + END + 4 - start;
     w.extend_from_slice(&line[start..start + MAX]);
     w.truncate(len);
 }
@@ -263,6 +294,24 @@ mod tests {
             assert_eq!(
                 String::from_utf8(w).unwrap(),
                 format!("beforecontent-length: {n}\r\n")
+            );
+        }
+    }
+
+    #[test]
+    fn head_ends() {
+        let date = *b"date: Tue, 01 Dec 2026 04:00:00 GMT\r\n";
+        let mut ns = vec![0, 1, 9, 13, u64::MAX, u64::MAX - 1];
+        for k in 1..20 {
+            let p = 10u64.pow(k);
+            ns.extend([p - 1, p, p + 1]);
+        }
+        for n in ns {
+            let mut w = b"before".to_vec();
+            push_head_end(&mut w, &date, n);
+            assert_eq!(
+                String::from_utf8(w).unwrap(),
+                format!("beforedate: Tue, 01 Dec 2026 04:00:00 GMT\r\ncontent-length: {n}\r\n\r\n")
             );
         }
     }
