@@ -506,7 +506,7 @@ impl Conn<'_> {
         };
         let cfg = &self.app.config;
         let version = req.version();
-        let has_body = head.decoder != Decoder::Done;
+        let has_body = !head.decoder.is_done();
         let keep_alive = match self.begin_body(head, version) {
             Ok(Some((inbound, generation))) => {
                 *req.body_mut() = Body::incoming(inbound, generation);
@@ -559,7 +559,7 @@ impl Conn<'_> {
             }
         };
         let version = self.raw.version;
-        let has_body = head.decoder != Decoder::Done;
+        let has_body = !head.decoder.is_done();
         let in_place = !has_body && matches!(self.inbound, ReadSide::Own(_));
         if !in_place {
             let inb = self.inbound.get();
@@ -658,7 +658,7 @@ impl Conn<'_> {
     #[inline(always)]
     fn quiet(&self) -> bool {
         matches!(&self.inbound, ReadSide::Own(inb)
-            if inb.decoder == Decoder::Done && inb.failure.is_none())
+            if inb.decoder.is_done() && inb.failure.is_none())
     }
 
     /// Starts a request's body once its head is read: the body limit, the
@@ -667,7 +667,7 @@ impl Conn<'_> {
     /// connection failed.
     #[inline(always)]
     fn begin_body(&mut self, head: Head, version: Version) -> Result<Option<SharedBody>, Step> {
-        if head.decoder == Decoder::Done && self.quiet() {
+        if head.decoder.is_done() && self.quiet() {
             // No body, none before it unread, and none out: the read side
             // is as `begin` would leave it (checked here, inline: most
             // requests have no body).
@@ -693,7 +693,7 @@ impl Conn<'_> {
             self.reject(StatusCode::PAYLOAD_TOO_LARGE);
             return Err(Step::End);
         }
-        let has_body = decoder != Decoder::Done;
+        let has_body = !decoder.is_done();
         let mut inb = self.inbound.get();
         inb.begin(decoder, expect_continue && version == Version::HTTP_11);
         inb.max_body = cfg.max_body_bytes;
@@ -735,7 +735,7 @@ impl Conn<'_> {
     fn end_body(&mut self, has_body: bool) -> Step {
         // What the handler left of the body is read and dropped, if short.
         let mut inb = self.inbound.get();
-        let clean = inb.decoder == Decoder::Done && inb.failure.is_none() || inb.drain(DRAIN_LIMIT);
+        let clean = inb.decoder.is_done() && inb.failure.is_none() || inb.drain(DRAIN_LIMIT);
         inb.finish();
         if has_body {
             // The next head's wait is the reaper's (keep-alive, head
@@ -800,7 +800,7 @@ impl Conn<'_> {
             let inb = self.inbound.get();
             (
                 inb.failure,
-                inb.continue_pending && inb.decoder != Decoder::Done,
+                inb.continue_pending && !inb.decoder.is_done(),
             )
         } else {
             (None, false)

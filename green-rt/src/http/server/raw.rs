@@ -17,7 +17,7 @@ use ::http::{HeaderValue, StatusCode, Version};
 
 use super::body::Body;
 use super::date;
-use super::inbound::{Decoder, Inbound, lock_inbound};
+use super::inbound::{Inbound, lock_inbound};
 use super::transport::Transport;
 use super::wire::{
     FLUSH_AT, Framing, flush, is_named, push_content_length, push_head_end, push_header, push_hex,
@@ -464,7 +464,7 @@ impl<'a> RawResponse<'a> {
             || status == StatusCode::NOT_MODIFIED;
         if let Some(inb) = &self.inbound {
             let inb = lock_inbound(inb);
-            if inb.continue_pending && inb.decoder != Decoder::Done {
+            if inb.continue_pending && !inb.decoder.is_done() {
                 self.keep_alive = false;
             }
         }
