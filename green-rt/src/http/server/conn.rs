@@ -71,14 +71,14 @@ enum Next {
     Reject(StatusCode),
 }
 
-/// A request whose handler runs: what answering its panic needs.
+/// A request whose handler runs: what answering its panic needs (plain
+/// data: setting and clearing it per request is a few stores).
+#[derive(Clone, Copy)]
 struct InFlight {
     /// Where its response starts in the write buffer.
     resp_start: usize,
     /// The write buffer's sends before it: more means it started leaving.
     flushes: u64,
-    /// Its access log line, if the log is on.
-    log: Option<String>,
 }
 
 /// Most headers of a request remembered for the next one.
@@ -175,6 +175,9 @@ struct Conn<'a> {
     upgrade: Option<Upgrade>,
     /// Set while a handler runs.
     in_flight: Option<InFlight>,
+    /// The access log line of the request a handler runs, when the log
+    /// is on.
+    log_line: Option<String>,
     reuse: Reuse,
     /// The `Date` line of responses.
     date: date::DateLine,
@@ -315,6 +318,7 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
         served: 0,
         upgrade: None,
         in_flight: None,
+        log_line: None,
         reuse: Reuse::new(),
         date: date::DateLine::new(),
         raw: RawHead::new(),
@@ -369,7 +373,8 @@ impl Conn<'_> {
                     self.wbuf.truncate(at.resp_start);
                     error_response(&mut self.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
                 }
-                self.log(at.log, StatusCode::INTERNAL_SERVER_ERROR, None);
+                let line = self.log_line.take();
+                self.log(line, StatusCode::INTERNAL_SERVER_ERROR, None);
             }
         }
         let _ = self.flush();
@@ -516,10 +521,10 @@ impl Conn<'_> {
             Err(step) => return step,
         };
         let is_head = req.method() == Method::HEAD;
-        let log = cfg
-            .access_log
-            .as_ref()
-            .map(|_| format!("{} {} {:?}", req.method(), req.uri(), version));
+        let logging = cfg.access_log.is_some();
+        if logging {
+            self.log_line = Some(format!("{} {} {:?}", req.method(), req.uri(), version));
+        }
         if cfg.remote_addr {
             req.extensions_mut().insert(RemoteAddr(self.peer));
         }
@@ -529,11 +534,11 @@ impl Conn<'_> {
         self.in_flight = Some(InFlight {
             resp_start: self.wbuf.len(),
             flushes: self.flushes,
-            log,
         });
         let resp = handler.call(req);
         let outcome = self.respond(resp, version, is_head, keep_alive, has_body);
-        let log = self.in_flight.take().and_then(|f| f.log);
+        self.in_flight = None;
+        let log = if logging { self.log_line.take() } else { None };
         let Ok((status, sent, keep_alive)) = outcome else {
             return Step::End;
         };
@@ -577,14 +582,15 @@ impl Conn<'_> {
         };
         let method = &head_bytes[self.raw.method.0..self.raw.method.1];
         let is_head = method == b"HEAD";
-        let log = self.app.config.access_log.as_ref().map(|_| {
-            format!(
+        let logging = self.app.config.access_log.is_some();
+        if logging {
+            self.log_line = Some(format!(
                 "{} {} {:?}",
                 String::from_utf8_lossy(method),
                 String::from_utf8_lossy(&head_bytes[self.raw.path.0..self.raw.path.1]),
                 version
-            )
-        });
+            ));
+        }
         let keep_alive = head.keep_alive && !self.app.tracker.is_stopping();
         // A panic from here to the response's end unwinds to `run`.
         let resp_start = self.wbuf.len();
@@ -592,7 +598,6 @@ impl Conn<'_> {
         self.in_flight = Some(InFlight {
             resp_start,
             flushes,
-            log,
         });
         let (reader, inbound) = match body {
             Some((inbound, generation)) => {
@@ -626,7 +631,8 @@ impl Conn<'_> {
         } else {
             None
         };
-        let log = self.in_flight.take().and_then(|f| f.log);
+        self.in_flight = None;
+        let log = if logging { self.log_line.take() } else { None };
         if let Some(f) = failure {
             // The request body failed: that decides the answer, if none of
             // the handler's left yet.
