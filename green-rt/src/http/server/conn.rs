@@ -605,27 +605,29 @@ impl Conn<'_> {
             }
             None => (Body::empty(), None),
         };
-        let mut req = RawRequest {
-            head: head_bytes,
-            raw: &self.raw,
-            body: reader,
-            peer: self.peer,
+        // The request and response drop in place at the block's end (an
+        // explicit `drop` would move them first).
+        let outcome = {
+            let mut req = RawRequest {
+                head: head_bytes,
+                raw: &self.raw,
+                body: reader,
+                peer: self.peer,
+            };
+            let mut res = RawResponse::new(
+                &self.stream,
+                &mut self.wbuf,
+                &mut self.flushes,
+                inbound,
+                &self.app.tracker.stopping,
+                self.date.current(),
+                version,
+                is_head,
+                keep_alive,
+            );
+            handler.call(&mut req, &mut res);
+            res.finish()
         };
-        let mut res = RawResponse::new(
-            &self.stream,
-            &mut self.wbuf,
-            &mut self.flushes,
-            inbound,
-            &self.app.tracker.stopping,
-            self.date.current(),
-            version,
-            is_head,
-            keep_alive,
-        );
-        handler.call(&mut req, &mut res);
-        let outcome = res.finish();
-        drop(res);
-        drop(req);
         let failure = if has_body {
             self.inbound.get().failure
         } else {
@@ -804,10 +806,7 @@ impl Conn<'_> {
     ) -> io::Result<(StatusCode, u64, bool)> {
         let (failure, unread_waiting) = if has_body {
             let inb = self.inbound.get();
-            (
-                inb.failure,
-                inb.continue_pending && !inb.decoder.is_done(),
-            )
+            (inb.failure, inb.continue_pending && !inb.decoder.is_done())
         } else {
             (None, false)
         };
@@ -1268,6 +1267,9 @@ struct Facts<'b> {
     close: bool,
     keep_alive: bool,
     expect: Option<&'b [u8]>,
+    /// Any of `Expect`, `Connection`, `Content-Length` or
+    /// `Transfer-Encoding` was seen: the head needs the whole check.
+    special: bool,
 }
 
 impl<'b> Facts<'b> {
@@ -1275,8 +1277,12 @@ impl<'b> Facts<'b> {
     fn see(&mut self, name: &[u8], value: &'b [u8]) {
         match name.len() {
             4 if is_named(name, b"host") => self.hosts += 1,
-            6 if is_named(name, b"expect") => self.expect = Some(value),
+            6 if is_named(name, b"expect") => {
+                self.special = true;
+                self.expect = Some(value);
+            }
             10 if is_named(name, b"connection") => {
+                self.special = true;
                 for t in value.split(|&b| b == b',') {
                     let t = t.trim_ascii();
                     self.close |= t.eq_ignore_ascii_case(b"close");
@@ -1284,10 +1290,12 @@ impl<'b> Facts<'b> {
                 }
             }
             14 if is_named(name, b"content-length") => {
+                self.special = true;
                 self.content_lengths += 1;
                 self.content_length = Some(value);
             }
             17 if is_named(name, b"transfer-encoding") => {
+                self.special = true;
                 self.transfer_encoding = true;
             }
             _ => {}
@@ -1339,6 +1347,15 @@ fn check<'v>(
     transfer_encodings: impl Iterator<Item = &'v [u8]>,
     facts: &Facts<'_>,
 ) -> Result<Head, StatusCode> {
+    if facts.hosts == 1 && !facts.special {
+        // The common head: one Host, and nothing about the body, the
+        // connection or expectations.
+        return Ok(Head {
+            decoder: Decoder::Done,
+            keep_alive: version == Version::HTTP_11,
+            expect_continue: false,
+        });
+    }
     let bad = StatusCode::BAD_REQUEST;
     if facts.hosts > 1 || (facts.hosts == 0 && version == Version::HTTP_11) {
         return Err(bad);
