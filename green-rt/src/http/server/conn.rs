@@ -600,10 +600,11 @@ impl Conn<'_> {
             flushes,
         });
         let (reader, inbound) = match body {
-            Some((inbound, generation)) => {
-                (Body::incoming(inbound.clone(), generation), Some(inbound))
-            }
-            None => (Body::empty(), None),
+            Some((inbound, generation)) => (
+                Some(Body::incoming(inbound.clone(), generation)),
+                Some(inbound),
+            ),
+            None => (None, None),
         };
         // The request and response drop in place at the block's end (an
         // explicit `drop` would move them first).

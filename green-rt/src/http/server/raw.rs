@@ -86,7 +86,9 @@ impl RawHead {
 pub struct RawRequest<'a> {
     pub(super) head: &'a [u8],
     pub(super) raw: &'a RawHead,
-    pub(super) body: Body,
+    /// The body, if the request has one (an empty one is made when a
+    /// handler asks: most requests have none, and none to drop).
+    pub(super) body: Option<Body>,
     pub(super) peer: SocketAddr,
 }
 
@@ -135,7 +137,7 @@ impl<'a> RawRequest<'a> {
     /// when the request has none). `Expect: 100-continue` is answered at
     /// the first read.
     pub fn body(&mut self) -> &mut Body {
-        &mut self.body
+        self.body.get_or_insert_with(Body::empty)
     }
 
     /// The client's address.
