@@ -565,16 +565,24 @@ impl Conn<'_> {
         };
         let version = self.raw.version;
         let has_body = !head.decoder.is_done();
+        // No body, none before it unread and none out (most requests):
+        // the head stays in the read buffer, and the read side needs no
+        // setup now nor teardown after (the handler cannot reach it).
+        let plain = !has_body && self.quiet();
         let in_place = !has_body && matches!(self.inbound, ReadSide::Own(_));
-        if !in_place {
-            let inb = self.inbound.get();
-            self.head_copy.clear();
-            self.head_copy
-                .extend_from_slice(&inb.buf[inb.pos - self.raw.len..inb.pos]);
-        }
-        let body = match self.begin_body(head, version) {
-            Ok(body) => body,
-            Err(step) => return step,
+        let body = if plain {
+            None
+        } else {
+            if !in_place {
+                let inb = self.inbound.get();
+                self.head_copy.clear();
+                self.head_copy
+                    .extend_from_slice(&inb.buf[inb.pos - self.raw.len..inb.pos]);
+            }
+            match self.begin_body_slow(head, version) {
+                Ok(body) => body,
+                Err(step) => return step,
+            }
         };
         let head_bytes: &[u8] = match &self.inbound {
             ReadSide::Own(inb) if in_place => &inb.buf[inb.pos - self.raw.len..inb.pos],
@@ -658,6 +666,13 @@ impl Conn<'_> {
         };
         if log.is_some() {
             self.log(log, status, Some(sent));
+        }
+        if plain {
+            return if keep_alive && !self.app.tracker.is_stopping() {
+                Step::Next
+            } else {
+                Step::End
+            };
         }
         self.end_request(keep_alive, has_body)
     }
