@@ -240,6 +240,7 @@ impl ReadSide {
     /// The read side as a plain reference, matched once here rather than
     /// at each use as through [`get`](Self::get); `guard` holds the lock
     /// when the read side is shared.
+    #[inline(always)]
     fn borrow<'s: 'g, 'g>(
         &'s mut self,
         guard: &'g mut Option<MutexGuard<'s, Inbound>>,
@@ -293,8 +294,36 @@ impl Drop for Untrack<'_> {
 /// A request body's read side and its request's generation.
 type SharedBody = (Arc<Mutex<Inbound>>, u64);
 
+/// A connection loop for one raw handler type.
+pub(super) type ServeFn = fn(TcpStream, SocketAddr, &Arc<App>);
+
 /// Serves one connection until it closes.
 pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
+    match &app.handler {
+        Service::Http(handler) => serve_with(stream, peer, app, |c| c.serve_http(&**handler)),
+        Service::Raw { serve, .. } => serve(stream, peer, app),
+    }
+}
+
+/// Serves one connection with the raw handler of type `H` the server has.
+pub(super) fn serve_raw<H: RawHandler>(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
+    let Service::Raw { handler, .. } = &app.handler else {
+        unreachable!("a raw connection loop for an ordinary handler")
+    };
+    let Some(handler) = handler.downcast_ref::<H>() else {
+        unreachable!("a raw connection loop for another handler type")
+    };
+    serve_with(stream, peer, app, |c| c.serve_raw(handler));
+}
+
+/// Sets a connection up and serves it with `one` (a request at a time)
+/// until it closes.
+fn serve_with(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: &Arc<App>,
+    one: impl FnMut(&mut Conn<'_>) -> Step,
+) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(app.config.write_timeout));
     let Some((id, slot)) = app.tracker.add(&stream) else {
@@ -327,7 +356,7 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, app: &Arc<App>) {
         head_ticks: app.tracker.ticks(app.config.header_read_timeout),
         idle_ticks: app.tracker.ticks(app.config.keep_alive_timeout),
     };
-    conn.run();
+    conn.run(one);
 }
 
 /// The connection's stream: TLS after its handshake (within the header
@@ -353,8 +382,8 @@ impl Conn<'_> {
     /// Serves requests until the connection ends. A handler's panic
     /// unwinds to here: its client gets a 500 if nothing of its response
     /// left yet, and the connection closes.
-    fn run(&mut self) {
-        match thread::catch_unwind(|| self.serve_requests()) {
+    fn run(&mut self, one: impl FnMut(&mut Self) -> Step) {
+        match thread::catch_unwind(|| self.serve_requests(one)) {
             Ok(true) => {}
             // Rejected: the answer went out and the stream was shut down.
             Ok(false) => return,
@@ -383,9 +412,9 @@ impl Conn<'_> {
 
     /// The request loop; `false` when a request was rejected (answered
     /// and shut down already).
-    fn serve_requests(&mut self) -> bool {
+    fn serve_requests(&mut self, mut one: impl FnMut(&mut Self) -> Step) -> bool {
         loop {
-            match self.serve_one() {
+            match one(self) {
                 Step::Next => self.served += 1,
                 Step::End => return true,
                 Step::Rejected => return false,
@@ -484,14 +513,6 @@ impl Conn<'_> {
         outcome
     }
 
-    /// Reads and serves one request.
-    fn serve_one(&mut self) -> Step {
-        match &self.app.handler {
-            Service::Http(h) => self.serve_http(&**h),
-            Service::Raw(h) => self.serve_raw(&**h),
-        }
-    }
-
     /// Reads and serves one request with an ordinary handler.
     fn serve_http(&mut self, handler: &dyn Handler) -> Step {
         // Built here, filled in place by the parser and moved only into
@@ -553,7 +574,8 @@ impl Conn<'_> {
     /// Reads and serves one request with a raw handler: the head stays in
     /// the read buffer (copied out only when a body will read past it) and
     /// the response is written into the write buffer as the handler goes.
-    fn serve_raw(&mut self, handler: &dyn RawHandler) -> Step {
+    #[inline(always)]
+    fn serve_raw<H: RawHandler + ?Sized>(&mut self, handler: &H) -> Step {
         let max_headers = self.app.config.max_headers;
         let head = match self.read_head(|buf, _, raw| parse_raw(buf, max_headers, raw)) {
             Next::Request(head) => head,

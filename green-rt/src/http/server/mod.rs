@@ -159,7 +159,21 @@ impl Default for Config {
 /// What a server serves: an ordinary or a raw handler.
 pub(super) enum Service {
     Http(Box<dyn Handler>),
-    Raw(Box<dyn RawHandler>),
+    /// A raw handler, with the connection loop made for its type (so the
+    /// handler is inlined into the loop).
+    Raw {
+        handler: Box<dyn std::any::Any + Send + Sync>,
+        serve: conn::ServeFn,
+    },
+}
+
+impl Service {
+    fn raw<H: RawHandler>(handler: H) -> Service {
+        Service::Raw {
+            handler: Box::new(handler),
+            serve: conn::serve_raw::<H>,
+        }
+    }
 }
 
 /// What every connection of one server shares.
@@ -274,6 +288,7 @@ impl Tracker {
         }
     }
 
+    #[inline(always)]
     pub(super) fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
     }
@@ -509,7 +524,7 @@ impl Server {
     /// read buffer and the response written straight into the write
     /// buffer. For hot endpoints; see [`RawHandler`].
     pub fn start_raw<H: RawHandler>(self, handler: H) -> ServerHandle {
-        self.install(Service::Raw(Box::new(handler)));
+        self.install(Service::raw(handler));
         let handle = self.handle();
         self.stream.start();
         handle
@@ -526,7 +541,7 @@ impl Server {
     ///
     /// As [`serve_forever`](Self::serve_forever).
     pub fn serve_raw_forever<H: RawHandler>(self, handler: H) -> io::Result<()> {
-        self.install(Service::Raw(Box::new(handler)));
+        self.install(Service::raw(handler));
         self.stream.serve_forever()
     }
 }

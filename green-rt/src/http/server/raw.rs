@@ -45,6 +45,7 @@ impl<F> RawHandler for F
 where
     F: Fn(&mut RawRequest<'_>, &mut RawResponse<'_>) + Send + Sync + 'static,
 {
+    #[inline(always)]
     fn call(&self, req: &mut RawRequest<'_>, res: &mut RawResponse<'_>) {
         self(req, res);
     }
