@@ -443,7 +443,6 @@ impl<'a> RawResponse<'a> {
     #[inline]
     fn status_line(&mut self) {
         let w = &mut *self.wbuf;
-        w.reserve(256);
         if self.status == StatusCode::OK {
             w.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
         } else {
@@ -456,8 +455,32 @@ impl<'a> RawResponse<'a> {
         self.state = State::Headers;
     }
 
-    /// Ends the head: `Date`, the framing and `Connection`.
+    /// Ends the head: `Date`, the framing and `Connection`. The common
+    /// case (200 with a length, kept alive on HTTP/1.1, no request body,
+    /// no `Date` from the handler) inline; the rest out of line.
+    #[inline]
     fn end_head(&mut self) -> Framing {
+        if let (State::Headers, Some(n)) = (self.state, self.length)
+            && self.status == StatusCode::OK
+            && self.inbound.is_none()
+            && !self.has_date
+            && self.keep_alive
+            && self.version == Version::HTTP_11
+            && !self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            push_head_end(self.wbuf, self.date, n);
+            let framing = if self.is_head {
+                Framing::None
+            } else {
+                Framing::Length(n)
+            };
+            self.state = State::Body(framing);
+            return framing;
+        }
+        self.end_head_slow()
+    }
+
+    fn end_head_slow(&mut self) -> Framing {
         if self.state == State::Start {
             self.status_line();
         }
