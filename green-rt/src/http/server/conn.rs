@@ -443,18 +443,19 @@ impl Conn<'_> {
         // The wait this head is in (IDLE before its first byte, HEAD after).
         let mut waiting = BUSY;
         let outcome = loop {
-            // Empty lines before a request are ignored (RFC 9112, 2.2);
-            // the first byte tells whether there are any.
-            if let Some(b'\r' | b'\n') = inb.buffered().first() {
-                let skip = inb
-                    .buffered()
+            let buf = inb.buffered();
+            if let Some(b'\r' | b'\n') = buf.first() {
+                // Empty lines before a request are ignored (RFC 9112,
+                // 2.2); the first byte tells whether there are any.
+                let skip = buf
                     .iter()
                     .take_while(|&&b| b == b'\r' || b == b'\n')
                     .count();
                 inb.pos += skip;
+                continue;
             }
-            if inb.pos < inb.end {
-                match parse(inb.buffered(), &mut self.reuse, &mut self.raw) {
+            if !buf.is_empty() {
+                match parse(buf, &mut self.reuse, &mut self.raw) {
                     Ok(Some((_, len))) if len > cfg.max_header_bytes => {
                         break Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
                     }
@@ -657,6 +658,11 @@ impl Conn<'_> {
                 keep_alive,
             );
             handler.call(&mut req, &mut res);
+            // A body (rare) is dropped here; the request then has nothing
+            // to drop, and its drop needs no call.
+            if let Some(body) = req.body.take() {
+                drop(body);
+            }
             res.finish()
         };
         let failure = if has_body {
