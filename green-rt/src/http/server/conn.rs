@@ -1220,12 +1220,12 @@ fn parse_with<'b>(
         headers.append(name, value);
     }
     // Looked up only when there is one (a lookup hashes the name).
-    let tes = facts
-        .transfer_encoding
-        .then(|| headers.get_all(header::TRANSFER_ENCODING))
-        .into_iter()
-        .flatten()
-        .map(HeaderValue::as_bytes);
+    let tes = || {
+        headers
+            .get_all(header::TRANSFER_ENCODING)
+            .into_iter()
+            .map(HeaderValue::as_bytes)
+    };
     let head = check(version, tes, &facts)?;
     Ok(Some((head, len)))
 }
@@ -1277,11 +1277,12 @@ fn parse_raw_with<'b>(
         raw.headers.push((span(h.name.as_bytes()), span(h.value)));
     }
     // Looked for only when there is one.
-    let tes = req
-        .headers
-        .iter()
-        .filter(|h| facts.transfer_encoding && h.name.eq_ignore_ascii_case("transfer-encoding"))
-        .map(|h| h.value);
+    let tes = || {
+        req.headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
+            .map(|h| h.value)
+    };
     let head = check(version, tes, &facts)?;
     Ok(Some((head, len)))
 }
@@ -1385,10 +1386,12 @@ fn chunked_decoder<'v>(
 }
 
 /// The framing and connection rules of RFC 9112 on a parsed head.
+/// `transfer_encodings` gives the values of its `Transfer-Encoding`
+/// headers; it is called only when there is one.
 #[inline(always)]
-fn check<'v>(
+fn check<'v, I: Iterator<Item = &'v [u8]>>(
     version: Version,
-    transfer_encodings: impl Iterator<Item = &'v [u8]>,
+    transfer_encodings: impl FnOnce() -> I,
     facts: &Facts<'_>,
 ) -> Result<Head, StatusCode> {
     if facts.hosts == 1 && !facts.special {
@@ -1409,7 +1412,7 @@ fn check<'v>(
         if facts.content_lengths > 0 || version == Version::HTTP_10 {
             return Err(bad);
         }
-        chunked_decoder(transfer_encodings)?
+        chunked_decoder(transfer_encodings())?
     } else if let Some(cl) = facts.content_length {
         if facts.content_lengths > 1 {
             return Err(bad);
