@@ -611,10 +611,10 @@ impl Conn<'_> {
             ReadSide::Own(inb) if in_place => &inb.buf[inb.pos - self.raw.len..inb.pos],
             _ => &self.head_copy,
         };
-        let method = &head_bytes[self.raw.method.0..self.raw.method.1];
-        let is_head = method == b"HEAD";
+        let is_head = self.raw.is_head;
         let logging = self.app.config.access_log.is_some();
         if logging {
+            let method = &head_bytes[self.raw.method.0..self.raw.method.1];
             self.log_line = Some(format!(
                 "{} {} {:?}",
                 String::from_utf8_lossy(method),
@@ -622,7 +622,9 @@ impl Conn<'_> {
                 version
             ));
         }
-        let keep_alive = head.keep_alive && !self.app.tracker.is_stopping();
+        // A stop is looked at as the head is written (`end_head`) and
+        // after the response.
+        let keep_alive = head.keep_alive;
         // A panic from here to the response's end unwinds to `run`.
         let resp_start = self.wbuf.len();
         let flushes = self.flushes;
@@ -1267,6 +1269,7 @@ fn parse_raw_with<'b>(
     let method = req.method.ok_or(bad)?;
     let path = req.path.ok_or(bad)?;
     raw.method = span(method.as_bytes());
+    raw.is_head = method == "HEAD";
     raw.path = span(path.as_bytes());
     raw.version = version;
     raw.len = len;

@@ -61,6 +61,8 @@ pub(super) struct RawHead {
     pub(super) method: Span,
     pub(super) path: Span,
     pub(super) version: Version,
+    /// The method is `HEAD`.
+    pub(super) is_head: bool,
     pub(super) headers: Vec<(Span, Span)>,
     /// The head's length in bytes.
     pub(super) len: usize,
@@ -72,6 +74,7 @@ impl RawHead {
             method: (0, 0),
             path: (0, 0),
             version: Version::HTTP_11,
+            is_head: false,
             headers: Vec::new(),
             len: 0,
         }
