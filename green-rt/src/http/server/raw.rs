@@ -342,7 +342,7 @@ impl<'a> RawResponse<'a> {
     /// checked here. For a hot endpoint's fixed headers:
     ///
     /// ```
-    /// use green::http::server::{HeaderValue, RawRequest, RawResponse, header};
+    /// use green_rt::http::server::{HeaderValue, RawRequest, RawResponse, header};
     ///
     /// const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain");
     ///
