@@ -297,14 +297,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn content_length_lines() {
+    /// Lengths around every change in the number of digits, and the ends.
+    fn lengths() -> Vec<u64> {
         let mut ns = vec![0, 1, 9, 13, u64::MAX, u64::MAX - 1];
         for k in 1..20 {
             let p = 10u64.pow(k);
             ns.extend([p - 1, p, p + 1]);
         }
-        for n in ns {
+        ns
+    }
+
+    #[test]
+    fn content_length_lines() {
+        for n in lengths() {
             let mut w = b"before".to_vec();
             push_content_length(&mut w, n);
             assert_eq!(
@@ -317,12 +322,7 @@ mod tests {
     #[test]
     fn head_ends() {
         let date = *b"date: Tue, 01 Dec 2026 04:00:00 GMT\r\n";
-        let mut ns = vec![0, 1, 9, 13, u64::MAX, u64::MAX - 1];
-        for k in 1..20 {
-            let p = 10u64.pow(k);
-            ns.extend([p - 1, p, p + 1]);
-        }
-        for n in ns {
+        for n in lengths() {
             let mut w = b"before".to_vec();
             push_head_end(&mut w, &date, n);
             assert_eq!(
