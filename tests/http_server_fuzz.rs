@@ -1,5 +1,6 @@
 //! green::http::server under random input: thousands of mutated valid
-//! requests and random bytes, from several client threads at once. No
+//! requests and random bytes, from several client threads at once, to a
+//! server with an ordinary handler and then to one with a raw handler. No
 //! panic anywhere, every connection ends (no greenlet stuck), every answer
 //! is a well-formed response with an expected status, and the server
 //! serves normally afterwards.
@@ -15,8 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use green::http::server::{Body, Request, Response};
-use http_server_common::{get, roundtrip, start};
+use green::http::server::{Body, RawRequest, RawResponse, Request, Response, Server};
+use http_server_common::{TestServer, get, roundtrip, start, start_raw};
 
 /// xorshift64*: small, seedable, good enough to pick mutations.
 struct Rng(u64);
@@ -147,6 +148,26 @@ fn app(req: Request<Body>) -> Response<Body> {
     Response::new(Body::from(format!("ok {n}")))
 }
 
+/// [`app`] as a raw handler.
+fn raw_app(req: &mut RawRequest<'_>, res: &mut RawResponse<'_>) {
+    if req.path() == "/stream" {
+        let _ = res.write_all(b"streamed");
+        return;
+    }
+    let mut b = Vec::new();
+    let n = req.body().read_to_end(&mut b).map_or(0, |_| b.len());
+    res.body(format!("ok {n}").as_bytes());
+}
+
+/// The fuzzed server's settings: small limits and short timeouts.
+fn limits(s: Server) -> Server {
+    s.max_header_bytes(2048)
+        .max_body_bytes(4096)
+        .header_read_timeout(Duration::from_millis(500))
+        .keep_alive_timeout(Duration::from_millis(500))
+        .read_timeout(Duration::from_millis(500))
+}
+
 const STATUSES: &[u16] = &[100, 200, 400, 408, 413, 417, 431, 501, 505];
 
 /// Sends one case (then half-closes, if asked) and checks what comes back;
@@ -208,17 +229,10 @@ fn random_requests_never_panic_or_hang() {
         .unwrap_or(4000);
     eprintln!("http_server_fuzz: seed {seed} ({cases} cases; GREEN_HTTP_FUZZ_SEED={seed} replays)");
 
+    // One test, the two servers one after the other: the panic hook is
+    // the process's.
     let panics = Arc::new(AtomicUsize::new(0));
-    let srv = start(
-        |s| {
-            s.max_header_bytes(2048)
-                .max_body_bytes(4096)
-                .header_read_timeout(Duration::from_millis(500))
-                .keep_alive_timeout(Duration::from_millis(500))
-                .read_timeout(Duration::from_millis(500))
-        },
-        app,
-    );
+    let srv = start(limits, app);
     // Installed after the runtime's own hook, so it sees every panic.
     let prev = std::panic::take_hook();
     let counter = panics.clone();
@@ -228,7 +242,15 @@ fn random_requests_never_panic_or_hang() {
         }
         prev(info);
     }));
+    fuzz(srv, "ordinary", seed, cases, &panics);
+    fuzz(start_raw(limits, raw_app), "raw", seed, cases, &panics);
+    let _ = std::panic::take_hook();
+}
 
+/// Sends `cases` random cases to `srv` from several threads, then checks
+/// that nothing panicked, every connection ended and the server still
+/// serves and stops cleanly.
+fn fuzz(srv: TestServer, name: &str, seed: u64, cases: usize, panics: &AtomicUsize) {
     let threads = 8;
     let failures: Vec<String> = (0..threads)
         .map(|t| {
@@ -260,18 +282,25 @@ fn random_requests_never_panic_or_hang() {
     }
     let left = srv.handle.connections();
     let served = roundtrip(srv.addr, &get("/after")).map(|r| r.status);
-    let _ = std::panic::take_hook();
     assert!(
         failures.is_empty(),
-        "seed {seed}: {} failures: {:#?}",
+        "{name}, seed {seed}: {} failures: {:#?}",
         failures.len(),
         &failures[..failures.len().min(10)]
     );
-    assert_eq!(panics.load(Ordering::SeqCst), 0, "seed {seed}: panics");
-    assert_eq!(left, 0, "seed {seed}: connections left open");
-    assert_eq!(served.ok(), Some(200), "seed {seed}: not serving after");
+    assert_eq!(
+        panics.load(Ordering::SeqCst),
+        0,
+        "{name}, seed {seed}: panics"
+    );
+    assert_eq!(left, 0, "{name}, seed {seed}: connections left open");
+    assert_eq!(
+        served.ok(),
+        Some(200),
+        "{name}, seed {seed}: not serving after"
+    );
     assert!(
         srv.stop(Duration::from_secs(2)),
-        "seed {seed}: stop not clean"
+        "{name}, seed {seed}: stop not clean"
     );
 }

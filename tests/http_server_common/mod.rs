@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use green::http::server::{Handler, Server, ServerHandle};
+use green::http::server::{Handler, RawHandler, Server, ServerHandle};
 
 /// A server running on a thread of its own; stopped and joined on drop.
 pub struct TestServer {
@@ -32,11 +32,28 @@ where
     C: FnOnce(Server) -> Server + Send + 'static,
     H: Handler,
 {
+    start_with(workers, move |s| configure(s).start(handler))
+}
+
+/// As [`start`], with a raw handler.
+pub fn start_raw<C, H>(configure: C, handler: H) -> TestServer
+where
+    C: FnOnce(Server) -> Server + Send + 'static,
+    H: RawHandler,
+{
+    start_with(1, move |s| configure(s).start_raw(handler))
+}
+
+/// A server on 127.0.0.1:0 on a runtime of `workers` hubs, configured
+/// and started by `run`.
+fn start_with<R>(workers: usize, run: R) -> TestServer
+where
+    R: FnOnce(Server) -> ServerHandle + Send + 'static,
+{
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
         green::runtime::Builder::new().workers(workers).run(|| {
-            let server = configure(Server::bind("127.0.0.1:0").expect("bind"));
-            let handle = server.start(handler);
+            let handle = run(Server::bind("127.0.0.1:0").expect("bind"));
             tx.send(handle.clone()).expect("send handle");
             handle.wait();
         })
