@@ -590,7 +590,7 @@ impl Conn<'_> {
         let has_body = !head.decoder.is_done();
         // No body, none before it unread and none out (most requests):
         // the head stays in the read buffer, and the read side needs no
-        // setup now nor teardown after (the handler cannot reach it).
+        // setup.
         let plain = !has_body && self.quiet();
         let in_place = !has_body && matches!(self.inbound, ReadSide::Own(_));
         let body = if plain {
@@ -696,13 +696,6 @@ impl Conn<'_> {
         };
         if log.is_some() {
             self.log(log, status, Some(sent));
-        }
-        if plain {
-            return if keep_alive && !self.app.tracker.is_stopping() {
-                Step::Next
-            } else {
-                Step::End
-            };
         }
         self.end_request(keep_alive, has_body)
     }
