@@ -513,17 +513,6 @@ impl<'a> RawResponse<'a> {
             }
         };
         let w = &mut *self.wbuf;
-        if let Framing::Length(n) = framing
-            && !self.has_date
-            && self.keep_alive
-            && self.version == Version::HTTP_11
-        {
-            // The common end, in one go.
-            push_head_end(w, self.date, n);
-            let framing = if self.is_head { Framing::None } else { framing };
-            self.state = State::Body(framing);
-            return framing;
-        }
         if !self.has_date {
             w.extend_from_slice(self.date);
         }

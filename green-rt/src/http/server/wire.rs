@@ -97,6 +97,9 @@ pub(super) fn push_header(w: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     }
 }
 
+/// What a `Content-Length` line starts with.
+const PREFIX: &[u8; 16] = b"content-length: ";
+
 /// Writes the decimal digits of `n` into `line`, ending just before
 /// `end`; returns where they start. Two digits at a time, from a table
 /// (as the `itoa` crate does).
@@ -128,11 +131,10 @@ fn digits_before(line: &mut [u8], end: usize, n: u64) -> usize {
 /// cut back to the line's length.
 #[inline]
 pub(super) fn push_content_length(w: &mut Vec<u8>, n: u64) {
-    const PREFIX: &[u8; 16] = b"content-length: ";
     // The longest line: the prefix, 20 digits and CRLF.
     const MAX: usize = 16 + 20 + 2;
-    // The digits end at `END`; the window starts at most 17 + 16 bytes
-    // before it and is `MAX` long.
+    // The digits end at `END`: the line starts at most 16 + 20 bytes
+    // before it, at the array's start, and the window is `MAX` long.
     const END: usize = 36;
     let mut line = [0u8; END + MAX];
     let i = digits_before(&mut line, END, n);
@@ -149,7 +151,6 @@ pub(super) fn push_content_length(w: &mut Vec<u8>, n: u64) {
 /// [`push_content_length`] builds its line (fixed-size copies only).
 #[inline]
 pub(super) fn push_head_end(w: &mut Vec<u8>, date: &[u8; date::LINE_LEN], n: u64) {
-    const PREFIX: &[u8; 16] = b"content-length: ";
     const MAX: usize = date::LINE_LEN + 16 + 20 + 4;
     // The digits end at `END`, the date line starts at most 20 - 1
     // bytes after the array's start.
@@ -178,17 +179,10 @@ static DIGIT_PAIRS: [u8; 200] = {
     t
 };
 
-pub(super) fn push_decimal(w: &mut Vec<u8>, mut n: u64) {
+/// The decimal digits of `n`.
+pub(super) fn push_decimal(w: &mut Vec<u8>, n: u64) {
     let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+    let i = digits_before(&mut digits, 20, n);
     w.extend_from_slice(&digits[i..]);
 }
 
