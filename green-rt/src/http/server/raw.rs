@@ -63,7 +63,9 @@ pub(super) struct RawHead {
     pub(super) version: Version,
     /// The method is `HEAD`.
     pub(super) is_head: bool,
-    pub(super) headers: Vec<(Span, Span)>,
+    /// How many header fields the head has (their lines are read again
+    /// from the head's bytes when a handler asks: most never do).
+    pub(super) fields: usize,
     /// The head's length in bytes.
     pub(super) len: usize,
 }
@@ -75,7 +77,7 @@ impl RawHead {
             path: (0, 0),
             version: Version::HTTP_11,
             is_head: false,
-            headers: Vec::new(),
+            fields: 0,
             len: 0,
         }
     }
@@ -119,22 +121,23 @@ impl<'a> RawRequest<'a> {
     }
 
     /// The headers in the order received: names as sent (any case),
-    /// values as bytes.
+    /// values as bytes, without the blanks around them.
     pub fn headers(&self) -> RawHeaders<'a> {
+        // The header lines follow the request line, which ends after the
+        // target; `lines` starts with that line's end.
+        let after_target = &self.head[self.raw.path.1..];
+        let at = after_target.iter().position(|&b| b == b'\n');
+        let lines = at.map_or(&[][..], |i| &after_target[i + 1..]);
         RawHeaders {
-            head: self.head,
-            spans: self.raw.headers.iter(),
+            lines,
+            left: self.raw.fields,
         }
     }
 
     /// The first header named `name` (compared without case).
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        let head = self.head;
-        self.raw.headers.iter().find_map(|&((a, b), (c, d))| {
-            head[a..b]
-                .eq_ignore_ascii_case(name.as_bytes())
-                .then(|| &head[c..d])
-        })
+        self.headers()
+            .find_map(|(n, v)| n.eq_ignore_ascii_case(name).then_some(v))
     }
 
     /// The body, read from the connection as the handler reads it (empty
@@ -161,22 +164,44 @@ impl std::fmt::Debug for RawRequest<'_> {
 }
 
 /// The headers of a [`RawRequest`]: `(name, value)` in the order received.
+///
+/// They are read from the head's lines as they are asked for. The parser
+/// checked those lines when the request came: each is `name:value` ending
+/// in LF or CRLF, the name a token, the value without CR, LF or NUL, so
+/// splitting them again gives what it gave.
 #[derive(Debug, Clone)]
 pub struct RawHeaders<'a> {
-    head: &'a [u8],
-    spans: std::slice::Iter<'a, (Span, Span)>,
+    /// The header lines not yet read (and the head's end after them).
+    lines: &'a [u8],
+    /// How many are left.
+    left: usize,
 }
 
 impl<'a> Iterator for RawHeaders<'a> {
     type Item = (&'a str, &'a [u8]);
 
     fn next(&mut self) -> Option<(&'a str, &'a [u8])> {
-        let &(name, (c, d)) = self.spans.next()?;
-        Some((text(self.head, name), &self.head[c..d]))
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let end = self.lines.iter().position(|&b| b == b'\n')?;
+        let line = &self.lines[..end];
+        self.lines = &self.lines[end + 1..];
+        let colon = line.iter().position(|&b| b == b':')?;
+        let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r');
+        let value = &line[colon + 1..];
+        let start = value.iter().position(|b| !blank(b)).unwrap_or(value.len());
+        let end = value
+            .iter()
+            .rposition(|b| !blank(b))
+            .map_or(start, |i| i + 1);
+        let name = std::str::from_utf8(&line[..colon]).unwrap_or("");
+        Some((name, &value[start..end]))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.spans.size_hint()
+        (self.left, Some(self.left))
     }
 }
 
