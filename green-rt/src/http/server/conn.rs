@@ -20,8 +20,8 @@ use super::raw::{RawHandler, RawHead, RawRequest, RawResponse};
 use super::transport::Transport;
 use super::upgrade::{Upgrade, Upgraded};
 use super::wire::{
-    FLUSH_AT, Framing, flush, is_named, parse_length, push_content_length, push_decimal,
-    push_head_end, push_header, push_hex, send_body,
+    Framing, Out, is_named, parse_length, push_content_length, push_decimal, push_head_end,
+    push_header, push_hex,
 };
 use super::{App, BUSY, ConnSlot, HEAD, Handler, IDLE, Service, Tracker, date};
 use crate::net::TcpStream;
@@ -163,12 +163,9 @@ impl Reuse {
 struct Conn<'a> {
     app: &'a App,
     peer: SocketAddr,
-    stream: Transport,
+    /// The write side.
+    out: Out,
     inbound: ReadSide,
-    wbuf: Vec<u8>,
-    /// Times the write buffer was sent (to know whether a response has
-    /// started leaving).
-    flushes: u64,
     slot: Arc<ConnSlot>,
     served: u64,
     /// Set by a `101 Switching Protocols` response: what takes the stream.
@@ -179,8 +176,6 @@ struct Conn<'a> {
     /// is on.
     log_line: Option<String>,
     reuse: Reuse,
-    /// The `Date` line of responses.
-    date: date::DateLine,
     /// The last head parsed for a raw handler, as positions.
     raw: RawHead,
     /// A raw request's head, copied when its bytes cannot stay borrowed in
@@ -339,17 +334,14 @@ fn serve_with(
     let mut conn = Conn {
         app,
         peer,
-        stream,
+        out: Out::new(stream),
         inbound: ReadSide::Own(Inbound::new(read_half, READ_BUF)),
-        wbuf: Vec::with_capacity(4096),
-        flushes: 0,
         slot,
         served: 0,
         upgrade: None,
         in_flight: None,
         log_line: None,
         reuse: Reuse::new(),
-        date: date::DateLine::new(),
         raw: RawHead::new(),
         head_copy: Vec::new(),
         first_ticks: app.tracker.ticks(app.config.header_read_timeout),
@@ -398,16 +390,16 @@ impl Conn<'_> {
                 };
                 // The panic was reported by the hook, as std reports a
                 // thread's. Answer 500 if nothing of this response left.
-                if self.flushes == at.flushes {
-                    self.wbuf.truncate(at.resp_start);
-                    error_response(&mut self.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
+                if self.out.flushes == at.flushes {
+                    self.out.wbuf.truncate(at.resp_start);
+                    error_response(&mut self.out.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
                 }
                 let line = self.log_line.take();
                 self.log(line, StatusCode::INTERNAL_SERVER_ERROR, None);
             }
         }
         let _ = self.flush();
-        let _ = self.stream.shutdown(Shutdown::Write);
+        let _ = self.out.stream.shutdown(Shutdown::Write);
     }
 
     /// The request loop; `false` when a request was rejected (answered
@@ -423,7 +415,7 @@ impl Conn<'_> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        flush(&self.stream, &mut self.wbuf, &mut self.flushes)
+        self.out.flush()
     }
 
     /// Reads until a whole request head is buffered, and parses it with
@@ -491,9 +483,7 @@ impl Conn<'_> {
                 }
             }
             // More input is needed: first send the responses waiting.
-            if !self.wbuf.is_empty()
-                && flush(&self.stream, &mut self.wbuf, &mut self.flushes).is_err()
-            {
+            if !self.out.wbuf.is_empty() && self.out.flush().is_err() {
                 break Next::Close;
             }
             match inb.fill(cfg.max_header_bytes + READ_BUF) {
@@ -554,8 +544,8 @@ impl Conn<'_> {
 
         // A panic from here to the response's end unwinds to `run`.
         self.in_flight = Some(InFlight {
-            resp_start: self.wbuf.len(),
-            flushes: self.flushes,
+            resp_start: self.out.wbuf.len(),
+            flushes: self.out.flushes,
         });
         let resp = handler.call(req);
         let outcome = self.respond(resp, version, is_head, keep_alive, has_body);
@@ -626,8 +616,8 @@ impl Conn<'_> {
         // after the response.
         let keep_alive = head.keep_alive;
         // A panic from here to the response's end unwinds to `run`.
-        let resp_start = self.wbuf.len();
-        let flushes = self.flushes;
+        let resp_start = self.out.wbuf.len();
+        let flushes = self.out.flushes;
         self.in_flight = Some(InFlight {
             resp_start,
             flushes,
@@ -649,12 +639,9 @@ impl Conn<'_> {
                 peer: self.peer,
             };
             let mut res = RawResponse::new(
-                &self.stream,
-                &mut self.wbuf,
-                &mut self.flushes,
+                &mut self.out,
                 inbound,
                 &self.app.tracker.stopping,
-                self.date.current(),
                 version,
                 is_head,
                 keep_alive,
@@ -683,9 +670,9 @@ impl Conn<'_> {
                 Failure::TimedOut => StatusCode::REQUEST_TIMEOUT,
                 Failure::Closed => return Step::End,
             };
-            if self.flushes == flushes {
-                self.wbuf.truncate(resp_start);
-                error_response(&mut self.wbuf, status);
+            if self.out.flushes == flushes {
+                self.out.wbuf.truncate(resp_start);
+                error_response(&mut self.out.wbuf, status);
             }
             let _ = self.flush();
             self.log(log, status, Some(0));
@@ -761,7 +748,7 @@ impl Conn<'_> {
         let generation = inb.generation;
         drop(inb);
         let shared = self.inbound.share();
-        if !self.wbuf.is_empty() && self.flush().is_err() {
+        if !self.out.wbuf.is_empty() && self.flush().is_err() {
             return Err(Step::End);
         }
         Ok(Some((shared, generation)))
@@ -867,7 +854,7 @@ impl Conn<'_> {
                 Failure::Closed => return Err(io::ErrorKind::ConnectionAborted.into()),
             };
             drop(resp);
-            error_response(&mut self.wbuf, status);
+            error_response(&mut self.out.wbuf, status);
             self.flush()?;
             return Ok((status, 0, false));
         }
@@ -904,7 +891,7 @@ impl Conn<'_> {
         };
 
         // The head.
-        let w = &mut self.wbuf;
+        let w = &mut self.out.wbuf;
         w.reserve(256);
         if status == StatusCode::OK {
             w.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
@@ -940,10 +927,10 @@ impl Conn<'_> {
             && version == Version::HTTP_11
         {
             // The common end, in one go.
-            push_head_end(w, self.date.current(), n);
+            push_head_end(w, self.out.date.current(), n);
         } else {
             if !has_date {
-                w.extend_from_slice(self.date.current());
+                w.extend_from_slice(self.out.date.current());
             }
             match framing {
                 Framing::Length(n) => push_content_length(w, n),
@@ -968,14 +955,12 @@ impl Conn<'_> {
             Kind::Empty => 0,
             Kind::Bytes { data, pos } => {
                 let b = &data[pos..];
-                send_body(&self.stream, &mut self.wbuf, &mut self.flushes, b)?;
+                self.out.send_body(b)?;
                 b.len() as u64
             }
             kind => {
                 let mut out = BodyOut {
-                    stream: &self.stream,
-                    wbuf: &mut self.wbuf,
-                    flushes: &mut self.flushes,
+                    out: &mut self.out,
                     framing,
                     written: 0,
                 };
@@ -1012,11 +997,11 @@ impl Conn<'_> {
     ) -> io::Result<(StatusCode, u64, bool)> {
         let upgrade = resp.extensions_mut().remove::<Upgrade>();
         let Some(upgrade) = upgrade.filter(|_| version == Version::HTTP_11) else {
-            error_response(&mut self.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
+            error_response(&mut self.out.wbuf, StatusCode::INTERNAL_SERVER_ERROR);
             self.flush()?;
             return Ok((StatusCode::INTERNAL_SERVER_ERROR, 0, false));
         };
-        let w = &mut self.wbuf;
+        let w = &mut self.out.wbuf;
         w.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
         let mut has_date = false;
         for (name, value) in resp.headers() {
@@ -1027,7 +1012,7 @@ impl Conn<'_> {
             push_header(w, name.as_str().as_bytes(), value.as_bytes());
         }
         if !has_date {
-            w.extend_from_slice(self.date.current());
+            w.extend_from_slice(self.out.date.current());
         }
         w.extend_from_slice(b"\r\n");
         self.flush()?;
@@ -1037,20 +1022,20 @@ impl Conn<'_> {
 
     /// Answers `status` and closes, letting the client read the answer.
     fn reject(&mut self, status: StatusCode) {
-        error_response(&mut self.wbuf, status);
+        error_response(&mut self.out.wbuf, status);
         if self.flush().is_err() {
             return;
         }
-        let _ = self.stream.shutdown(Shutdown::Write);
+        let _ = self.out.stream.shutdown(Shutdown::Write);
         // Read and drop what the client still sends for a while: closing
         // with unread input would reset the connection and could lose the
         // answer on its way.
-        let _ = self.stream.set_read_timeout(Some(LINGER));
+        let _ = self.out.stream.set_read_timeout(Some(LINGER));
         let until = Instant::now() + LINGER;
         let mut scratch = [0u8; 8192];
         let mut dropped = 0;
         while dropped < LINGER_BYTES && Instant::now() < until {
-            match (&self.stream).read(&mut scratch) {
+            match (&self.out.stream).read(&mut scratch) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => dropped += n,
             }
@@ -1060,17 +1045,15 @@ impl Conn<'_> {
 
 /// Writes a response body with its framing.
 struct BodyOut<'a> {
-    stream: &'a Transport,
-    wbuf: &'a mut Vec<u8>,
-    flushes: &'a mut u64,
+    out: &'a mut Out,
     framing: Framing,
     written: u64,
 }
 
 impl BodyOut<'_> {
-    fn finish(mut self) -> io::Result<u64> {
+    fn finish(self) -> io::Result<u64> {
         match self.framing {
-            Framing::Chunked => self.wbuf.extend_from_slice(b"0\r\n\r\n"),
+            Framing::Chunked => self.out.wbuf.extend_from_slice(b"0\r\n\r\n"),
             Framing::Length(n) if self.written != n => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -1079,9 +1062,7 @@ impl BodyOut<'_> {
             }
             _ => {}
         }
-        if self.wbuf.len() >= FLUSH_AT {
-            self.flush()?;
-        }
+        self.out.flush_if_full()?;
         Ok(self.written)
     }
 }
@@ -1099,26 +1080,24 @@ impl Write for BodyOut<'_> {
                         "green::http: response body longer than its Content-Length",
                     ));
                 }
-                self.wbuf.extend_from_slice(buf);
+                self.out.wbuf.extend_from_slice(buf);
             }
             Framing::Chunked => {
-                push_hex(self.wbuf, buf.len());
-                self.wbuf.extend_from_slice(b"\r\n");
-                self.wbuf.extend_from_slice(buf);
-                self.wbuf.extend_from_slice(b"\r\n");
+                push_hex(&mut self.out.wbuf, buf.len());
+                self.out.wbuf.extend_from_slice(b"\r\n");
+                self.out.wbuf.extend_from_slice(buf);
+                self.out.wbuf.extend_from_slice(b"\r\n");
             }
-            Framing::Close => self.wbuf.extend_from_slice(buf),
+            Framing::Close => self.out.wbuf.extend_from_slice(buf),
             Framing::None => {}
         }
         self.written += buf.len() as u64;
-        if self.wbuf.len() >= FLUSH_AT {
-            self.flush()?;
-        }
+        self.out.flush_if_full()?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        flush(self.stream, self.wbuf, self.flushes)
+        self.out.flush()
     }
 }
 

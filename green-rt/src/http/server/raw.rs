@@ -16,12 +16,9 @@ use ::http::header::{self, HeaderName};
 use ::http::{HeaderValue, StatusCode, Version};
 
 use super::body::Body;
-use super::date;
 use super::inbound::{Inbound, lock_inbound};
-use super::transport::Transport;
 use super::wire::{
-    FLUSH_AT, Framing, flush, is_named, push_content_length, push_head_end, push_header, push_hex,
-    send_body,
+    Framing, Out, is_named, push_content_length, push_head_end, push_header, push_hex,
 };
 use crate::sync::Mutex;
 
@@ -258,15 +255,12 @@ enum State {
 /// any handler panic, the client gets a 500 if nothing of the response
 /// left yet, and the connection is closed.
 pub struct RawResponse<'a> {
-    pub(super) stream: &'a Transport,
-    pub(super) wbuf: &'a mut Vec<u8>,
-    pub(super) flushes: &'a mut u64,
+    /// The connection's write side.
+    pub(super) out: &'a mut Out,
     /// The request body's read side, when the request has a body (a
     /// `100 Continue` still owed decides `Connection: close`).
     pub(super) inbound: Option<Arc<Mutex<Inbound>>>,
     pub(super) stopping: &'a std::sync::atomic::AtomicBool,
-    /// The connection's `date: ...` line for this response.
-    pub(super) date: &'a [u8; date::LINE_LEN],
     pub(super) version: Version,
     pub(super) is_head: bool,
     pub(super) keep_alive: bool,
@@ -283,23 +277,17 @@ impl<'a> RawResponse<'a> {
     #[allow(clippy::too_many_arguments)]
     #[inline]
     pub(super) fn new(
-        stream: &'a Transport,
-        wbuf: &'a mut Vec<u8>,
-        flushes: &'a mut u64,
+        out: &'a mut Out,
         inbound: Option<Arc<Mutex<Inbound>>>,
         stopping: &'a std::sync::atomic::AtomicBool,
-        date: &'a [u8; date::LINE_LEN],
         version: Version,
         is_head: bool,
         keep_alive: bool,
     ) -> RawResponse<'a> {
         RawResponse {
-            stream,
-            wbuf,
-            flushes,
+            out,
             inbound,
             stopping,
-            date,
             version,
             is_head,
             keep_alive,
@@ -424,7 +412,7 @@ impl<'a> RawResponse<'a> {
             }
             Kind::TransferEncoding => return self,
         }
-        push_header(self.wbuf, n, value);
+        push_header(&mut self.out.wbuf, n, value);
         self
     }
 
@@ -464,13 +452,13 @@ impl<'a> RawResponse<'a> {
         {
             self.written = data.len() as u64;
             // A failed write closes the connection after the handler.
-            self.failed = send_body(self.stream, self.wbuf, self.flushes, data).is_err();
+            self.failed = self.out.send_body(data).is_err();
         }
     }
 
     #[inline]
     fn status_line(&mut self) {
-        let w = &mut *self.wbuf;
+        let w = &mut self.out.wbuf;
         if self.status == StatusCode::OK {
             w.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
         } else {
@@ -496,7 +484,8 @@ impl<'a> RawResponse<'a> {
             && self.version == Version::HTTP_11
             && !self.stopping.load(std::sync::atomic::Ordering::SeqCst)
         {
-            push_head_end(self.wbuf, self.date, n);
+            let out = &mut *self.out;
+            push_head_end(&mut out.wbuf, out.date.current(), n);
             let framing = if self.is_head {
                 Framing::None
             } else {
@@ -537,9 +526,10 @@ impl<'a> RawResponse<'a> {
                 }
             }
         };
-        let w = &mut *self.wbuf;
+        let out = &mut *self.out;
+        let w = &mut out.wbuf;
         if !self.has_date {
-            w.extend_from_slice(self.date);
+            w.extend_from_slice(out.date.current());
         }
         match framing {
             Framing::Length(n) => push_content_length(w, n),
@@ -574,7 +564,7 @@ impl<'a> RawResponse<'a> {
             self.end_head();
         }
         match self.state {
-            State::Body(Framing::Chunked) => self.wbuf.extend_from_slice(b"0\r\n\r\n"),
+            State::Body(Framing::Chunked) => self.out.wbuf.extend_from_slice(b"0\r\n\r\n"),
             State::Body(Framing::Length(n)) if self.written != n => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -583,9 +573,7 @@ impl<'a> RawResponse<'a> {
             }
             _ => {}
         }
-        if self.wbuf.len() >= FLUSH_AT {
-            flush(self.stream, self.wbuf, self.flushes)?;
-        }
+        self.out.flush_if_full()?;
         Ok((self.status, self.written, self.keep_alive))
     }
 }
@@ -657,7 +645,7 @@ impl Write for RawResponse<'_> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let w = &mut *self.wbuf;
+        let w = &mut self.out.wbuf;
         match framing {
             Framing::Length(n) => {
                 if self.written + buf.len() as u64 > n {
@@ -678,9 +666,7 @@ impl Write for RawResponse<'_> {
             Framing::None => {}
         }
         self.written += buf.len() as u64;
-        if self.wbuf.len() >= FLUSH_AT {
-            flush(self.stream, self.wbuf, self.flushes)?;
-        }
+        self.out.flush_if_full()?;
         Ok(buf.len())
     }
 
@@ -689,7 +675,7 @@ impl Write for RawResponse<'_> {
         if matches!(self.state, State::Start | State::Headers) {
             self.end_head();
         }
-        flush(self.stream, self.wbuf, self.flushes)
+        self.out.flush()
     }
 }
 

@@ -21,30 +21,58 @@ pub(super) enum Framing {
     None,
 }
 
-pub(super) fn flush(stream: &Transport, wbuf: &mut Vec<u8>, flushes: &mut u64) -> io::Result<()> {
-    if wbuf.is_empty() {
-        return Ok(());
-    }
-    *flushes += 1;
-    let r = send(stream, wbuf);
-    wbuf.clear();
-    r
+/// A connection's write side: its stream, the buffer responses are
+/// written into, how many times that buffer was sent (to know whether a
+/// response has started leaving), and its `Date` line. Responses hold it
+/// by one reference.
+pub(super) struct Out {
+    pub(super) stream: Transport,
+    pub(super) wbuf: Vec<u8>,
+    pub(super) flushes: u64,
+    pub(super) date: date::DateLine,
 }
 
-/// Appends a whole body to the write buffer, or sends it at once if large.
-#[inline]
-pub(super) fn send_body(
-    stream: &Transport,
-    wbuf: &mut Vec<u8>,
-    flushes: &mut u64,
-    b: &[u8],
-) -> io::Result<()> {
-    if b.len() > FLUSH_AT {
-        flush(stream, wbuf, flushes)?;
-        send(stream, b)
-    } else {
-        wbuf.extend_from_slice(b);
+impl Out {
+    pub(super) fn new(stream: Transport) -> Out {
+        Out {
+            stream,
+            wbuf: Vec::with_capacity(4096),
+            flushes: 0,
+            date: date::DateLine::new(),
+        }
+    }
+
+    /// Sends what the write buffer holds.
+    pub(super) fn flush(&mut self) -> io::Result<()> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        self.flushes += 1;
+        let r = send(&self.stream, &self.wbuf);
+        self.wbuf.clear();
+        r
+    }
+
+    /// Sends the write buffer once it holds [`FLUSH_AT`] bytes.
+    #[inline]
+    pub(super) fn flush_if_full(&mut self) -> io::Result<()> {
+        if self.wbuf.len() >= FLUSH_AT {
+            self.flush()?;
+        }
         Ok(())
+    }
+
+    /// Appends a whole body to the write buffer, or sends it at once if
+    /// large.
+    #[inline]
+    pub(super) fn send_body(&mut self, b: &[u8]) -> io::Result<()> {
+        if b.len() > FLUSH_AT {
+            self.flush()?;
+            send(&self.stream, b)
+        } else {
+            self.wbuf.extend_from_slice(b);
+            Ok(())
+        }
     }
 }
 
