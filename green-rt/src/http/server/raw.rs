@@ -92,7 +92,7 @@ pub struct RawRequest<'a> {
     /// The body, if the request has one (an empty one is made when a
     /// handler asks: most requests have none, and none to drop).
     pub(super) body: Option<Body>,
-    pub(super) peer: SocketAddr,
+    pub(super) peer: &'a SocketAddr,
 }
 
 fn text(head: &[u8], (a, b): Span) -> &str {
@@ -146,7 +146,7 @@ impl<'a> RawRequest<'a> {
 
     /// The client's address.
     pub fn remote_addr(&self) -> SocketAddr {
-        self.peer
+        *self.peer
     }
 }
 
@@ -554,6 +554,15 @@ impl<'a> RawResponse<'a> {
     /// the body bytes sent and whether the connection goes on.
     #[inline]
     pub(super) fn finish(&mut self) -> io::Result<(StatusCode, u64, bool)> {
+        if self.state != State::Done || self.failed {
+            return self.finish_slow();
+        }
+        // The whole body was given to `body` and buffered: nothing to end.
+        self.out.flush_if_full()?;
+        Ok((self.status, self.written, self.keep_alive))
+    }
+
+    fn finish_slow(&mut self) -> io::Result<(StatusCode, u64, bool)> {
         if self.failed {
             return Err(io::ErrorKind::ConnectionAborted.into());
         }
