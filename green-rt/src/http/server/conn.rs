@@ -64,7 +64,8 @@ enum Step {
 }
 
 enum Next {
-    Request(Head),
+    /// A head was read: its framing is in `Conn::head`.
+    Request,
     /// Close without an answer (EOF, idle timeout, stopping, I/O error).
     Close,
     /// Answer with this status and close.
@@ -178,6 +179,8 @@ struct Conn<'a> {
     reuse: Reuse,
     /// The last head parsed for a raw handler, as positions.
     raw: RawHead,
+    /// The framing of the last head parsed.
+    head: Head,
     /// A raw request's head, copied when its bytes cannot stay borrowed in
     /// the read buffer (a body reads past them).
     head_copy: Vec<u8>,
@@ -348,6 +351,11 @@ fn serve_with(
         log_line: None,
         reuse: Reuse::new(),
         raw: RawHead::new(),
+        head: Head {
+            decoder: Decoder::Done,
+            keep_alive: false,
+            expect_continue: false,
+        },
         head_copy: Vec::new(),
         first_ticks: app.tracker.ticks(app.config.header_read_timeout),
         head_ticks: app.tracker.ticks(app.config.header_read_timeout),
@@ -428,7 +436,7 @@ impl Conn<'_> {
     #[inline]
     fn read_head<P>(&mut self, mut parse: P) -> Next
     where
-        P: FnMut(&[u8], &mut Reuse, &mut RawHead) -> Result<Option<(Head, usize)>, StatusCode>,
+        P: FnMut(&[u8], &mut Reuse, &mut RawHead, &mut Head) -> Result<Option<usize>, StatusCode>,
     {
         let app = self.app;
         let cfg = &app.config;
@@ -452,13 +460,13 @@ impl Conn<'_> {
                 continue;
             }
             if !buf.is_empty() {
-                match parse(buf, &mut self.reuse, &mut self.raw) {
-                    Ok(Some((_, len))) if len > cfg.max_header_bytes => {
+                match parse(buf, &mut self.reuse, &mut self.raw, &mut self.head) {
+                    Ok(Some(len)) if len > cfg.max_header_bytes => {
                         break Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
                     }
-                    Ok(Some((head, len))) => {
+                    Ok(Some(len)) => {
                         inb.pos += len;
-                        break Next::Request(head);
+                        break Next::Request;
                     }
                     Ok(None) if inb.end - inb.pos >= cfg.max_header_bytes => {
                         break Next::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
@@ -518,8 +526,10 @@ impl Conn<'_> {
             req.method() == Method::GET && req.uri() == "/" && req.version() == Version::HTTP_11
         );
         let max_headers = self.app.config.max_headers;
-        let head = match self.read_head(|buf, reuse, _| parse(buf, max_headers, &mut req, reuse)) {
-            Next::Request(head) => head,
+        let parsed =
+            self.read_head(|buf, reuse, _, head| parse(buf, max_headers, &mut req, reuse, head));
+        let head = match parsed {
+            Next::Request => self.head,
             Next::Close => return Step::End,
             Next::Reject(status) => {
                 self.reject(status);
@@ -573,8 +583,9 @@ impl Conn<'_> {
     #[inline(always)]
     fn serve_raw<H: RawHandler + ?Sized>(&mut self, handler: &H) -> Step {
         let max_headers = self.app.config.max_headers;
-        let head = match self.read_head(|buf, _, raw| parse_raw(buf, max_headers, raw)) {
-            Next::Request(head) => head,
+        let head = match self.read_head(|buf, _, raw, head| parse_raw(buf, max_headers, raw, head))
+        {
+            Next::Request => self.head,
             Next::Close => return Step::End,
             Next::Reject(status) => {
                 self.reject(status);
@@ -1132,20 +1143,21 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
     parse_length(v.as_bytes())
 }
 
-/// Parses a request head from `buf` into `req`: `Ok(None)` while
-/// incomplete, what the server keeps of the head and its length when
-/// complete, or the status to reject it with.
+/// Parses a request head from `buf` into `req` and its framing into
+/// `head`: `Ok(None)` while incomplete, the head's length when complete,
+/// or the status to reject it with.
 fn parse(
     buf: &[u8],
     max_headers: usize,
     req: &mut Request<Body>,
     reuse: &mut Reuse,
-) -> Result<Option<(Head, usize)>, StatusCode> {
+    head: &mut Head,
+) -> Result<Option<usize>, StatusCode> {
     if max_headers <= STACK_HEADERS {
         let mut hs = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
-        parse_with(buf, &mut hs[..max_headers], req, reuse)
+        parse_with(buf, &mut hs[..max_headers], req, reuse, head)
     } else {
-        parse_with(buf, &mut header_room(max_headers), req, reuse)
+        parse_with(buf, &mut header_room(max_headers), req, reuse, head)
     }
 }
 
@@ -1180,7 +1192,8 @@ fn parse_with<'b>(
     hs: &mut [MaybeUninit<httparse::Header<'b>>],
     req: &mut Request<Body>,
     reuse: &mut Reuse,
-) -> Result<Option<(Head, usize)>, StatusCode> {
+    head: &mut Head,
+) -> Result<Option<usize>, StatusCode> {
     let Some((raw, len, version)) = parse_head(buf, hs)? else {
         return Ok(None);
     };
@@ -1212,23 +1225,24 @@ fn parse_with<'b>(
             .into_iter()
             .map(HeaderValue::as_bytes)
     };
-    let head = check(version, tes, &facts)?;
-    Ok(Some((head, len)))
+    *head = check(version, tes, &facts)?;
+    Ok(Some(len))
 }
 
 /// Parses a request head from `buf` for a raw handler: its parts' positions
-/// go into `raw`.
+/// go into `raw`, its framing into `head`.
 #[inline(always)]
 fn parse_raw(
     buf: &[u8],
     max_headers: usize,
     raw: &mut RawHead,
-) -> Result<Option<(Head, usize)>, StatusCode> {
+    head: &mut Head,
+) -> Result<Option<usize>, StatusCode> {
     if max_headers <= STACK_HEADERS {
         let mut hs = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
-        parse_raw_with(buf, &mut hs[..max_headers], raw)
+        parse_raw_with(buf, &mut hs[..max_headers], raw, head)
     } else {
-        parse_raw_with(buf, &mut header_room(max_headers), raw)
+        parse_raw_with(buf, &mut header_room(max_headers), raw, head)
     }
 }
 
@@ -1246,7 +1260,8 @@ fn parse_raw_with<'b>(
     buf: &'b [u8],
     hs: &mut [MaybeUninit<httparse::Header<'b>>],
     raw: &mut RawHead,
-) -> Result<Option<(Head, usize)>, StatusCode> {
+    head: &mut Head,
+) -> Result<Option<usize>, StatusCode> {
     let Some((req, len, version)) = parse_head(buf, hs)? else {
         return Ok(None);
     };
@@ -1266,19 +1281,28 @@ fn parse_raw_with<'b>(
     raw.len = len;
     // The header lines are found again when a handler asks for them.
     raw.fields = req.headers.len();
-    let mut facts = Facts::default();
+    // The common head (one `Host`, none of the other framing names) is
+    // told by a first look that keeps two values; any other is checked
+    // whole.
+    let mut hosts = 0;
+    let mut special = false;
     for h in req.headers.iter() {
-        facts.see(h.name.as_bytes(), h.value);
+        match field(h.name.as_bytes()) {
+            Field::Host => hosts += 1,
+            Field::Other => {}
+            _ => special = true,
+        }
     }
-    // Looked for only when there is one.
-    let tes = || {
-        req.headers
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
-            .map(|h| h.value)
+    *head = if hosts == 1 && !special {
+        Head {
+            decoder: Decoder::Done,
+            keep_alive: version == Version::HTTP_11,
+            expect_continue: false,
+        }
+    } else {
+        check_headers(version, req.headers)?
     };
-    let head = check(version, tes, &facts)?;
-    Ok(Some((head, len)))
+    Ok(Some(len))
 }
 
 /// 505 for a well-formed version other than 1.x, 400 for garbage.
@@ -1311,16 +1335,41 @@ struct Facts<'b> {
     special: bool,
 }
 
+/// The request header names the framing rules look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Host,
+    Expect,
+    Connection,
+    ContentLength,
+    TransferEncoding,
+    Other,
+}
+
+/// Which of the framing rules' names `name` is (by length first: most
+/// names are none of them and cost one compare).
+#[inline(always)]
+fn field(name: &[u8]) -> Field {
+    match name.len() {
+        4 if is_named(name, b"host") => Field::Host,
+        6 if is_named(name, b"expect") => Field::Expect,
+        10 if is_named(name, b"connection") => Field::Connection,
+        14 if is_named(name, b"content-length") => Field::ContentLength,
+        17 if is_named(name, b"transfer-encoding") => Field::TransferEncoding,
+        _ => Field::Other,
+    }
+}
+
 impl<'b> Facts<'b> {
     #[inline(always)]
     fn see(&mut self, name: &[u8], value: &'b [u8]) {
-        match name.len() {
-            4 if is_named(name, b"host") => self.hosts += 1,
-            6 if is_named(name, b"expect") => {
+        match field(name) {
+            Field::Host => self.hosts += 1,
+            Field::Expect => {
                 self.special = true;
                 self.expect = Some(value);
             }
-            10 if is_named(name, b"connection") => {
+            Field::Connection => {
                 self.special = true;
                 for t in value.split(|&b| b == b',') {
                     let t = t.trim_ascii();
@@ -1328,18 +1377,37 @@ impl<'b> Facts<'b> {
                     self.keep_alive |= t.eq_ignore_ascii_case(b"keep-alive");
                 }
             }
-            14 if is_named(name, b"content-length") => {
+            Field::ContentLength => {
                 self.special = true;
                 self.content_lengths += 1;
                 self.content_length = Some(value);
             }
-            17 if is_named(name, b"transfer-encoding") => {
+            Field::TransferEncoding => {
                 self.special = true;
                 self.transfer_encoding = true;
             }
-            _ => {}
+            Field::Other => {}
         }
     }
+}
+
+/// The framing rules over all of `headers` (the raw path's heads that are
+/// not the common one: a body, a `Connection` or `Expect`, no single
+/// `Host`).
+#[inline(never)]
+fn check_headers(version: Version, headers: &[httparse::Header<'_>]) -> Result<Head, StatusCode> {
+    let mut facts = Facts::default();
+    for h in headers {
+        facts.see(h.name.as_bytes(), h.value);
+    }
+    // Looked for only when there is one.
+    let tes = || {
+        headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
+            .map(|h| h.value)
+    };
+    check(version, tes, &facts)
 }
 
 /// The decoder of a body with `Transfer-Encoding` (out of line: rare).
@@ -1529,7 +1597,16 @@ mod tests {
             let mut room = [const { MaybeUninit::uninit() }; 8];
             // Several `Host`s are refused by the framing rules, which come
             // after the positions are kept.
-            let _ = parse_raw_with(&head, &mut room, &mut raw);
+            let _ = parse_raw_with(
+                &head,
+                &mut room,
+                &mut raw,
+                &mut Head {
+                    decoder: Decoder::Done,
+                    keep_alive: false,
+                    expect_continue: false,
+                },
+            );
             let req = RawRequest {
                 head: &head[..raw.len],
                 raw: &raw,
