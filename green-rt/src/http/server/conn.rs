@@ -528,25 +528,25 @@ impl Conn<'_> {
         let max_headers = self.app.config.max_headers;
         let parsed =
             self.read_head(|buf, reuse, _, head| parse(buf, max_headers, &mut req, reuse, head));
-        let head = match parsed {
-            Next::Request => self.head,
+        match parsed {
+            Next::Request => {}
             Next::Close => return Step::End,
             Next::Reject(status) => {
                 self.reject(status);
                 return Step::Rejected;
             }
-        };
+        }
         let cfg = &self.app.config;
         let version = req.version();
-        let has_body = !head.decoder.is_done();
-        let keep_alive = match self.begin_body(head, version) {
+        let has_body = !self.head.decoder.is_done();
+        let keep_alive = self.head.keep_alive;
+        match self.begin_body(version) {
             Ok(Some((inbound, generation))) => {
                 *req.body_mut() = Body::incoming(inbound, generation);
-                head.keep_alive
             }
-            Ok(None) => head.keep_alive,
+            Ok(None) => {}
             Err(step) => return step,
-        };
+        }
         let is_head = req.method() == Method::HEAD;
         let logging = cfg.access_log.is_some();
         if logging {
@@ -583,17 +583,18 @@ impl Conn<'_> {
     #[inline(always)]
     fn serve_raw<H: RawHandler + ?Sized>(&mut self, handler: &H) -> Step {
         let max_headers = self.app.config.max_headers;
-        let head = match self.read_head(|buf, _, raw, head| parse_raw(buf, max_headers, raw, head))
-        {
-            Next::Request => self.head,
+        match self.read_head(|buf, _, raw, head| parse_raw(buf, max_headers, raw, head)) {
+            Next::Request => {}
             Next::Close => return Step::End,
             Next::Reject(status) => {
                 self.reject(status);
                 return Step::Rejected;
             }
-        };
+        }
+        // The head's fields are read where used (a copy of the whole
+        // would copy its decoder's payload too).
         let version = self.raw.version;
-        let has_body = !head.decoder.is_done();
+        let has_body = !self.head.decoder.is_done();
         // No body, none before it unread and none out (most requests):
         // the head stays in the read buffer, and the read side needs no
         // setup.
@@ -608,7 +609,7 @@ impl Conn<'_> {
                 self.head_copy
                     .extend_from_slice(&inb.buf[inb.pos - self.raw.len..inb.pos]);
             }
-            match self.begin_body_slow(head, version) {
+            match self.begin_body_slow(self.head, version) {
                 Ok(body) => body,
                 Err(step) => return step,
             }
@@ -630,7 +631,7 @@ impl Conn<'_> {
         }
         // A stop is looked at as the head is written (`end_head`) and
         // after the response.
-        let keep_alive = head.keep_alive;
+        let keep_alive = self.head.keep_alive;
         // A panic from here to the response's end unwinds to `run`.
         let resp_start = self.out.wbuf.len();
         let flushes = self.out.flushes;
@@ -720,19 +721,20 @@ impl Conn<'_> {
             if inb.decoder.is_done() && inb.failure.is_none())
     }
 
-    /// Starts a request's body once its head is read: the body limit, the
-    /// read side's decoder, and for a body the read side shared (with the
-    /// request's generation). `Err` when the request was answered or the
-    /// connection failed.
+    /// Starts the body of the request whose head was just read (its
+    /// framing is `self.head`): the body limit, the read side's decoder,
+    /// and for a body the read side shared (with the request's
+    /// generation). `Err` when the request was answered or the connection
+    /// failed.
     #[inline(always)]
-    fn begin_body(&mut self, head: Head, version: Version) -> Result<Option<SharedBody>, Step> {
-        if head.decoder.is_done() && self.quiet() {
+    fn begin_body(&mut self, version: Version) -> Result<Option<SharedBody>, Step> {
+        if self.head.decoder.is_done() && self.quiet() {
             // No body, none before it unread, and none out: the read side
             // is as `begin` would leave it (checked here, inline: most
             // requests have no body).
             return Ok(None);
         }
-        self.begin_body_slow(head, version)
+        self.begin_body_slow(self.head, version)
     }
 
     fn begin_body_slow(
@@ -1293,15 +1295,15 @@ fn parse_raw_with<'b>(
             _ => special = true,
         }
     }
-    *head = if hosts == 1 && !special {
-        Head {
-            decoder: Decoder::Done,
-            keep_alive: version == Version::HTTP_11,
-            expect_continue: false,
-        }
+    if hosts == 1 && !special {
+        // Field by field: a `Done` decoder is its tag alone, and the
+        // whole struct would be copied with its unused payload.
+        head.decoder = Decoder::Done;
+        head.keep_alive = version == Version::HTTP_11;
+        head.expect_continue = false;
     } else {
-        check_headers(version, req.headers)?
-    };
+        *head = check_headers(version, req.headers)?;
+    }
     Ok(Some(len))
 }
 
