@@ -595,10 +595,14 @@ impl Conn<'_> {
         // would copy its decoder's payload too).
         let version = self.raw.version;
         let has_body = !self.head.decoder.is_done();
+        let logging = self.app.config.access_log.is_some();
         // No body, none before it unread and none out (most requests):
         // the head stays in the read buffer, and the read side needs no
         // setup.
         let plain = !has_body && self.quiet();
+        if plain && !logging {
+            return self.serve_plain(handler);
+        }
         let in_place = !has_body && matches!(self.inbound, ReadSide::Own(_));
         let body = if plain {
             None
@@ -619,7 +623,6 @@ impl Conn<'_> {
             _ => &self.head_copy,
         };
         let is_head = self.raw.is_head;
-        let logging = self.app.config.access_log.is_some();
         if logging {
             let method = &head_bytes[self.raw.method.0..self.raw.method.1];
             self.log_line = Some(format!(
@@ -711,6 +714,48 @@ impl Conn<'_> {
             };
         }
         self.end_request(keep_alive, has_body)
+    }
+
+    /// [`serve_raw`](Self::serve_raw) for a plain request (no body, none
+    /// unread or out) with the access log off, most requests: the head is
+    /// in the read buffer, and the handler's response is all there is to
+    /// do. What it leaves out of the general path is what such a request
+    /// cannot need (a body to start, share, check or drop, a log line).
+    #[inline(always)]
+    fn serve_plain<H: RawHandler + ?Sized>(&mut self, handler: &H) -> Step {
+        let ReadSide::Own(inb) = &self.inbound else {
+            unreachable!("a plain request's read side is the connection's own");
+        };
+        let head = &inb.buf[inb.pos - self.raw.len..inb.pos];
+        // A panic from here to the response's end unwinds to `run`.
+        self.in_flight = Some(InFlight {
+            resp_start: self.out.wbuf.len(),
+            flushes: self.out.flushes,
+        });
+        let outcome = {
+            let mut req = RawRequest {
+                head,
+                raw: &self.raw,
+                body: None,
+                peer: &self.peer,
+            };
+            let mut res = RawResponse::new(
+                &mut self.out,
+                None,
+                &self.app.tracker.stopping,
+                self.raw.version,
+                self.raw.is_head,
+                self.head.keep_alive,
+            );
+            handler.call(&mut req, &mut res);
+            res.finish()
+        };
+        self.in_flight = None;
+        // The read side is still quiet: the handler had no body to keep.
+        match outcome {
+            Ok((_, _, true)) if !self.app.tracker.is_stopping() => Step::Next,
+            _ => Step::End,
+        }
     }
 
     /// No request body is out or unread, and none failed: the read side is
