@@ -732,7 +732,7 @@ impl Conn<'_> {
             resp_start: self.out.wbuf.len(),
             flushes: self.out.flushes,
         });
-        let outcome = {
+        let keep_alive = {
             let mut req = RawRequest {
                 head,
                 raw: &self.raw,
@@ -748,13 +748,14 @@ impl Conn<'_> {
                 self.head.keep_alive,
             );
             handler.call(&mut req, &mut res);
-            res.finish()
+            res.finish_keep_alive()
         };
         self.in_flight = None;
         // The read side is still quiet: the handler had no body to keep.
-        match outcome {
-            Ok((_, _, true)) if !self.app.tracker.is_stopping() => Step::Next,
-            _ => Step::End,
+        if keep_alive && !self.app.tracker.is_stopping() {
+            Step::Next
+        } else {
+            Step::End
         }
     }
 

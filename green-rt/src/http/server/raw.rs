@@ -562,6 +562,16 @@ impl<'a> RawResponse<'a> {
         Ok((self.status, self.written, self.keep_alive))
     }
 
+    /// [`finish`](Self::finish) when only whether the connection goes on
+    /// matters (no access log): `false` on an error too.
+    #[inline]
+    pub(super) fn finish_keep_alive(&mut self) -> bool {
+        if self.state != State::Done || self.failed {
+            return matches!(self.finish_slow(), Ok((_, _, true)));
+        }
+        self.out.flush_if_full().is_ok() && self.keep_alive
+    }
+
     fn finish_slow(&mut self) -> io::Result<(StatusCode, u64, bool)> {
         if self.failed {
             return Err(io::ErrorKind::ConnectionAborted.into());
