@@ -31,13 +31,16 @@ if [ -n "${CALLGRIND:-}" ]; then
     trap 'rm -rf "$OUT"' EXIT
     # count NAME PORT DEPTH SECS -> "instructions requests"
     count() {
-        local name=$1 port=$2 depth=$3 secs=$4 pid n ir
+        local name=$1 port=$2 depth=$3 secs=$4 pid w n ir
         taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$OUT/cg" \
             "$BIN" serve "$name" "127.0.0.1:$port" >/dev/null 2>&1 &
         pid=$!
         until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.2; done
-        taskset -c 1 "$BIN" load "127.0.0.1:$port" "$CONNS" 0.5 "$depth" >/dev/null
+        # The warm-up's requests count too: their instructions are in the
+        # total, and how many there are varies from run to run.
+        w=$(taskset -c 1 "$BIN" load "127.0.0.1:$port" "$CONNS" 0.5 "$depth")
         n=$(taskset -c 1 "$BIN" load "127.0.0.1:$port" "$CONNS" "$secs" "$depth")
+        n=$((n + w))
         kill "$pid"
         wait "$pid" 2>/dev/null || true
         ir=$(callgrind_annotate "$OUT/cg" 2>/dev/null |
