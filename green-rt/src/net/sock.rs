@@ -140,6 +140,11 @@ impl<S: RawSock> Sock<S> {
         self.reg.io(dir, deadline, || f(sock))
     }
 
+    /// See [`Registration::maybe_readable`].
+    pub(crate) fn maybe_readable(&self) -> bool {
+        self.reg.maybe_readable()
+    }
+
     pub(crate) fn set_timeout(&self, dir: Direction, dur: Option<Duration>) -> io::Result<()> {
         let nanos = match dur {
             Some(d) if d.is_zero() => {

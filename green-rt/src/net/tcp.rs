@@ -132,6 +132,14 @@ impl TcpStream {
         self.inner.timeout(Direction::Write)
     }
 
+    /// Whether something may have come to read (data, end of file or an
+    /// error) since a read last drained the socket: `false` only when the
+    /// socket's hub has polled it and seen nothing since. A pool's first
+    /// look at an idle connection, without a system call.
+    pub(crate) fn maybe_readable(&self) -> bool {
+        self.inner.maybe_readable()
+    }
+
     /// Receives data without removing it from the queue, waiting greenly.
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.io(Direction::Read, |s| s.peek(buf))

@@ -229,6 +229,14 @@ impl Registration {
         }
     }
 
+    /// Whether something may have come for reading (data, end of file or
+    /// an error) since a read last found the source drained: `false` only
+    /// when the source is registered with a hub and no poll of it has
+    /// reported read readiness since that read.
+    pub(crate) fn maybe_readable(&self) -> bool {
+        self.home.get().is_none() || self.io.may_proceed(Direction::Read)
+    }
+
     /// Removes the descriptor from its hub's poll, if it was registered.
     /// Call before closing it.
     pub(crate) fn deregister(&self) -> io::Result<()> {

@@ -41,8 +41,13 @@
 //!
 //! **Connections.** A [`Client`] keeps idle keep-alive connections per
 //! host (256 per host, 1024 in all, for 90 s by default;
-//! [`ClientBuilder::max_idle_connections_per_host`]) and reuses one when a
-//! peek finds it still open. A response's connection goes back to the pool
+//! [`ClientBuilder::max_idle_connections_per_host`]) and reuses one when it
+//! is still open: the hub's poll saw nothing arrive on it, or a
+//! non-blocking peek finds nothing. If the server closed it in between, a
+//! request with an idempotent method (`GET`, `HEAD`, `PUT`, `DELETE`,
+//! `OPTIONS`, `TRACE`) that got no byte of answer is sent again, once, on a
+//! new connection; any other is never sent twice: its connection is peeked
+//! at just before it goes. A response's connection goes back to the pool
 //! once its body has been read to the end; a response dropped earlier
 //! closes its connection. [`get`] and the other free functions use one
 //! default client per OS thread (per hub), so their pool stays on the hub

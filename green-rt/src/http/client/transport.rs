@@ -16,7 +16,10 @@
 //! (`max_idle_connections(0)`); it still says when a connection may be
 //! reused, by probing it (`is_open`) right before it would pool it, and
 //! the transport's `Drop` then hands the socket to the [`IdlePool`] instead
-//! of closing it. The connector takes from there first.
+//! of closing it. The connector takes from there first: without a system
+//! call when the hub's poll saw nothing arrive on the connection, and a
+//! request that then finds it closed is sent again on a new one if its
+//! method is idempotent ([`Resend`]); otherwise after a peek.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -141,6 +144,10 @@ type PoolKey = (bool, String, u16);
 struct Idle {
     since: Instant,
     stream: Stream,
+    /// The address it is connected to, and whether it has `TCP_NODELAY`
+    /// (to open its replacement the same way).
+    peer: SocketAddr,
+    nodelay: bool,
     buffers: LazyBuffers,
     timeouts: (Option<Duration>, Option<Duration>),
 }
@@ -195,7 +202,13 @@ impl IdlePool {
         hosts.get(key).is_some_and(|c| !c.is_empty())
     }
 
-    fn take(&self, key: &PoolKey) -> Option<Idle> {
+    /// The most recently used idle connection for `key` that may be open,
+    /// and whether that was checked with the kernel. A plain connection
+    /// that its hub saw nothing arrive on since its last response was read
+    /// (no data, no end of file) is taken without a system call: if the
+    /// server closed it since, the transport opens another and sends the
+    /// request again (see [`Resend`]). Any other is peeked at first.
+    fn take(&self, key: &PoolKey) -> Option<(Idle, bool)> {
         loop {
             let idle = {
                 let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
@@ -208,8 +221,13 @@ impl IdlePool {
                 }
                 idle
             };
+            if let Stream::Plain(tcp) = &idle.stream
+                && !tcp.maybe_readable()
+            {
+                return Some((idle, false));
+            }
             if probe(idle.stream.tcp()) {
-                return Some(idle);
+                return Some((idle, true));
             }
         }
     }
@@ -280,7 +298,7 @@ impl Connector<()> for GreenConnector {
     ) -> Result<Option<GreenTransport>, Error> {
         let _ = chained;
         let key = pool_key(details.uri)?;
-        if let Some(idle) = self.pool.take(&key) {
+        if let Some((idle, checked)) = self.pool.take(&key) {
             return Ok(Some(GreenTransport {
                 stream: Some(idle.stream),
                 buffers: idle.buffers,
@@ -289,6 +307,9 @@ impl Connector<()> for GreenConnector {
                 just_used: false,
                 reusable: false,
                 home: Some((self.pool.clone(), key)),
+                peer: idle.peer,
+                nodelay: idle.nodelay,
+                resend: (!checked).then(Resend::default),
             }));
         }
         let timeout = check(details.timeout)?;
@@ -308,6 +329,7 @@ impl Connector<()> for GreenConnector {
         };
         let mut last = None;
         let mut stream = None;
+        let mut peer = PLACEHOLDER;
         for addr in addrs.iter() {
             let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
             let attempt = match left {
@@ -318,6 +340,7 @@ impl Connector<()> for GreenConnector {
             match attempt {
                 Ok(s) => {
                     stream = Some(s);
+                    peer = *addr;
                     break;
                 }
                 Err(e) => last = Some(e),
@@ -349,6 +372,9 @@ impl Connector<()> for GreenConnector {
             just_used: false,
             reusable: false,
             home: Some((self.pool.clone(), key)),
+            peer,
+            nodelay: details.config.no_delay(),
+            resend: None,
         }))
     }
 }
@@ -430,11 +456,130 @@ pub(super) struct GreenTransport {
     reusable: bool,
     /// The pool the connection goes back to when dropped, if reusable.
     home: Option<(Arc<IdlePool>, PoolKey)>,
+    /// The address connected to, and whether with `TCP_NODELAY`.
+    peer: SocketAddr,
+    nodelay: bool,
+    /// Set while a pooled connection taken without a check has answered
+    /// nothing yet (see [`Resend`]).
+    resend: Option<Resend>,
+}
+
+/// What a request sent on a pooled connection taken without asking the
+/// kernel (see [`IdlePool::take`]) needs if the server had closed that
+/// connection: a copy of the bytes sent so far, to send them again on a
+/// new one. Only a request with an idempotent method is sent again (RFC
+/// 9110, 9.2.2: the server may have seen it); for any other the
+/// connection is peeked at before its first byte goes, as every pooled
+/// connection used to be. Once a byte of the response arrives, it is
+/// dropped.
+#[derive(Default)]
+struct Resend {
+    /// Bytes sent on this connection for this request (empty before the
+    /// first write).
+    sent: Vec<u8>,
+    /// The request may be sent again: idempotent, and not longer than
+    /// [`RESEND_MAX`] so far.
+    again: bool,
+}
+
+/// The most of a request kept to send it again.
+const RESEND_MAX: usize = 64 * 1024;
+
+/// Whether the request starting with `head` has an idempotent method.
+fn idempotent(head: &[u8]) -> bool {
+    [
+        &b"GET "[..],
+        b"HEAD ",
+        b"PUT ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"TRACE ",
+    ]
+    .iter()
+    .any(|m| head.starts_with(m))
+}
+
+/// A read or write error that says the server closed the connection.
+fn closed_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof
+    )
 }
 
 impl GreenTransport {
     fn stream(&mut self) -> &mut Stream {
         self.stream.as_mut().expect("stream taken only in drop")
+    }
+
+    /// Writes `output` to the stream.
+    fn write(&mut self, output: &[u8]) -> io::Result<()> {
+        match self.stream() {
+            Stream::Plain(s) => s.write_all(output),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.write_all(output).and_then(|()| s.flush()),
+        }
+    }
+
+    /// Before the first write of a request on a pooled connection taken
+    /// without a check: an idempotent request is kept to be sent again;
+    /// for any other the connection is peeked at now, and replaced if the
+    /// server closed it.
+    fn before_write(&mut self, output: &[u8], timeout: Option<Duration>) -> io::Result<()> {
+        let Some(resend) = &mut self.resend else {
+            return Ok(());
+        };
+        if resend.sent.is_empty() {
+            resend.again = idempotent(output);
+            if !resend.again {
+                self.resend = None;
+                if !probe(self.stream().tcp()) {
+                    self.reconnect(timeout)?;
+                }
+                return Ok(());
+            }
+        }
+        if resend.sent.len() + output.len() <= RESEND_MAX {
+            resend.sent.extend_from_slice(output);
+        } else {
+            // Too long to keep: it goes as it is.
+            self.resend = None;
+        }
+        Ok(())
+    }
+
+    /// Replaces the connection with a new one to the same address (the
+    /// server closed the pooled one), within `timeout`.
+    fn reconnect(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let tcp = match timeout {
+            Some(t) => TcpStream::connect_timeout(&self.peer, t)?,
+            None => TcpStream::connect(self.peer)?,
+        };
+        if self.nodelay {
+            tcp.set_nodelay(true)?;
+        }
+        tcp.set_read_timeout(self.read_timeout)?;
+        tcp.set_write_timeout(self.write_timeout)?;
+        self.stream = Some(Stream::Plain(tcp));
+        Ok(())
+    }
+
+    /// After a pooled connection failed before any byte of the response:
+    /// sends the request again on a new connection, once, if it may be.
+    /// `false` when it may not (the failure stands).
+    fn resend(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
+        let Some(resend) = self.resend.take() else {
+            return Ok(false);
+        };
+        if !resend.again {
+            return Ok(false);
+        }
+        self.reconnect(timeout)?;
+        self.write(&resend.sent)?;
+        Ok(true)
     }
 }
 
@@ -450,6 +595,8 @@ impl Drop for GreenTransport {
                 Idle {
                     since: Instant::now(),
                     stream,
+                    peer: self.peer,
+                    nodelay: self.nodelay,
                     buffers,
                     timeouts: (self.read_timeout, self.write_timeout),
                 },
@@ -483,11 +630,26 @@ impl Transport for GreenTransport {
             self.write_timeout = t;
         }
         self.just_used = true;
-        let output = &self.buffers.output()[..amount];
-        let written = match self.stream.as_mut().expect("stream taken only in drop") {
-            Stream::Plain(s) => s.write_all(output),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.write_all(output).and_then(|()| s.flush()),
+        // The output is copied out of ureq's buffer only when it may be
+        // sent again (see `Resend`).
+        let written = if self.resend.is_some() {
+            let output = self.buffers.output()[..amount].to_vec();
+            self.before_write(&output, t)
+                .and_then(|()| match self.write(&output) {
+                    Err(e) if closed_error(&e) => match self.resend(t) {
+                        Ok(true) => Ok(()),
+                        Ok(false) => Err(e),
+                        Err(e) => Err(e),
+                    },
+                    r => r,
+                })
+        } else {
+            let output = &self.buffers.output()[..amount];
+            match self.stream.as_mut().expect("stream taken only in drop") {
+                Stream::Plain(s) => s.write_all(output),
+                #[cfg(feature = "tls")]
+                Stream::Tls(s) => s.write_all(output).and_then(|()| s.flush()),
+            }
         };
         match written {
             Ok(()) => Ok(()),
@@ -504,8 +666,8 @@ impl Transport for GreenTransport {
             self.read_timeout = t;
         }
         self.just_used = true;
-        let input = self.buffers.input_append_buf();
         let read = loop {
+            let input = self.buffers.input_append_buf();
             let r = match self.stream.as_mut().expect("stream taken only in drop") {
                 Stream::Plain(s) => s.read(input),
                 #[cfg(feature = "tls")]
@@ -513,7 +675,24 @@ impl Transport for GreenTransport {
             };
             match r {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                r => break r,
+                // A pooled connection the server had closed: the request
+                // goes again on a new one, if it may.
+                Ok(0) if self.resend.is_some() => match self.resend(t) {
+                    Ok(true) => continue,
+                    Ok(false) => break Ok(0),
+                    Err(e) => break Err(e),
+                },
+                Err(e) if self.resend.is_some() && closed_error(&e) => match self.resend(t) {
+                    Ok(true) => continue,
+                    Ok(false) => break Err(e),
+                    Err(e) => break Err(e),
+                },
+                r => {
+                    // A byte of the response came (or a real error): the
+                    // request is not sent again from here.
+                    self.resend = None;
+                    break r;
+                }
             }
         };
         match read {
