@@ -515,15 +515,6 @@ impl GreenTransport {
         self.stream.as_mut().expect("stream taken only in drop")
     }
 
-    /// Writes `output` to the stream.
-    fn write(&mut self, output: &[u8]) -> io::Result<()> {
-        match self.stream() {
-            Stream::Plain(s) => s.write_all(output),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.write_all(output).and_then(|()| s.flush()),
-        }
-    }
-
     /// Before the first write of a request on a pooled connection taken
     /// without a check: an idempotent request is kept to be sent again;
     /// for any other the connection is peeked at now, and replaced if the
@@ -578,8 +569,17 @@ impl GreenTransport {
             return Ok(false);
         }
         self.reconnect(timeout)?;
-        self.write(&resend.sent)?;
+        write_all(self.stream(), &resend.sent)?;
         Ok(true)
+    }
+}
+
+/// Writes all of `output` to `stream` (and through TLS).
+fn write_all(stream: &mut Stream, output: &[u8]) -> io::Result<()> {
+    match stream {
+        Stream::Plain(s) => s.write_all(output),
+        #[cfg(feature = "tls")]
+        Stream::Tls(s) => s.write_all(output).and_then(|()| s.flush()),
     }
 }
 
@@ -635,7 +635,7 @@ impl Transport for GreenTransport {
         let written = if self.resend.is_some() {
             let output = self.buffers.output()[..amount].to_vec();
             self.before_write(&output, t)
-                .and_then(|()| match self.write(&output) {
+                .and_then(|()| match write_all(self.stream(), &output) {
                     Err(e) if closed_error(&e) => match self.resend(t) {
                         Ok(true) => Ok(()),
                         Ok(false) => Err(e),
@@ -644,12 +644,8 @@ impl Transport for GreenTransport {
                     r => r,
                 })
         } else {
-            let output = &self.buffers.output()[..amount];
-            match self.stream.as_mut().expect("stream taken only in drop") {
-                Stream::Plain(s) => s.write_all(output),
-                #[cfg(feature = "tls")]
-                Stream::Tls(s) => s.write_all(output).and_then(|()| s.flush()),
-            }
+            let stream = self.stream.as_mut().expect("stream taken only in drop");
+            write_all(stream, &self.buffers.output()[..amount])
         };
         match written {
             Ok(()) => Ok(()),
