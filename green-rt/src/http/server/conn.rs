@@ -53,6 +53,15 @@ struct Head {
     expect_continue: bool,
 }
 
+impl Head {
+    /// Before any head: no body, not kept alive.
+    const NONE: Head = Head {
+        decoder: Decoder::Done,
+        keep_alive: false,
+        expect_continue: false,
+    };
+}
+
 /// What became of a request.
 enum Step {
     /// Served; the connection goes on.
@@ -351,11 +360,7 @@ fn serve_with(
         log_line: None,
         reuse: Reuse::new(),
         raw: RawHead::new(),
-        head: Head {
-            decoder: Decoder::Done,
-            keep_alive: false,
-            expect_continue: false,
-        },
+        head: Head::NONE,
         head_copy: Vec::new(),
         first_ticks: app.tracker.ticks(app.config.header_read_timeout),
         head_ticks: app.tracker.ticks(app.config.header_read_timeout),
@@ -703,15 +708,6 @@ impl Conn<'_> {
         };
         if log.is_some() {
             self.log(log, status, Some(sent));
-        }
-        if plain {
-            // The handler had no body to keep: the read side is still
-            // quiet, and the next head can be read.
-            return if keep_alive && !self.app.tracker.is_stopping() {
-                Step::Next
-            } else {
-                Step::End
-            };
         }
         self.end_request(keep_alive, has_body)
     }
@@ -1645,16 +1641,8 @@ mod tests {
             let mut room = [const { MaybeUninit::uninit() }; 8];
             // Several `Host`s are refused by the framing rules, which come
             // after the positions are kept.
-            let _ = parse_raw_with(
-                &head,
-                &mut room,
-                &mut raw,
-                &mut Head {
-                    decoder: Decoder::Done,
-                    keep_alive: false,
-                    expect_continue: false,
-                },
-            );
+            let mut framing = Head::NONE;
+            let _ = parse_raw_with(&head, &mut room, &mut raw, &mut framing);
             let req = RawRequest {
                 head: &head[..raw.len],
                 raw: &raw,

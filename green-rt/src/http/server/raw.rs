@@ -274,7 +274,6 @@ pub struct RawResponse<'a> {
 }
 
 impl<'a> RawResponse<'a> {
-    #[allow(clippy::too_many_arguments)]
     #[inline]
     pub(super) fn new(
         out: &'a mut Out,
